@@ -1,0 +1,148 @@
+"""The array-module switch: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+Every op asks ``array_module(x)`` for the module that owns its input arrays, so the same code
+runs on both devices ("the array module travels with the data"). CuPy is optional: it is
+imported the first time something asks for the GPU, and a missing CuPy or a missing GPU is an
+error that says what to install.
+
+Devices are named ``"cpu"`` and ``"cuda"``. The default device comes from
+``set_default_device`` or the ``TINYGAN_DEVICE`` environment variable; the default dtype is
+float32 (float64 is only for gradient checks).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+_cupy = None            # the cupy module once imported successfully
+_cupy_error = None      # why it could not be imported (an error message), once tried
+_default_dtype = np.dtype(np.float32)
+_default_device = None  # resolved lazily so that TINYGAN_DEVICE is read at first use
+
+
+def _check_device_name(device):
+    if device not in DEVICES:
+        raise ValueError(f"device: expected one of {DEVICES}, got {device!r}")
+    return device
+
+
+def cupy_module():
+    """Return the cupy module, or raise a RuntimeError that says how to get it working."""
+    global _cupy, _cupy_error
+    if _cupy is not None:
+        return _cupy
+    if _cupy_error is None:
+        try:
+            import cupy
+        except ImportError as exc:  # CuPy is an optional extra
+            _cupy_error = (
+                f"device 'cuda' needs CuPy, which is not installed ({exc}). "
+                "Install it with `pip install \"tinygan[gpu]\"` (a CuPy wheel for CUDA 12, "
+                "cupy-cuda12x) or pick the CuPy wheel matching your CUDA version."
+            )
+        else:
+            try:
+                count = cupy.cuda.runtime.getDeviceCount()
+            except Exception as exc:  # no driver, no GPU
+                count, why = 0, f"{type(exc).__name__}: {exc}"
+            else:
+                why = "the CUDA runtime reports 0 devices"
+            if count == 0:
+                _cupy_error = (
+                    f"device 'cuda' needs an NVIDIA GPU, but none is usable ({why}). "
+                    "Use device 'cpu', or run on a machine with a GPU and a working driver."
+                )
+            else:
+                _cupy = cupy
+                return cupy
+    raise RuntimeError(_cupy_error)
+
+
+def gpu_available():
+    """True when CuPy imports and sees at least one GPU."""
+    try:
+        cupy_module()
+    except RuntimeError:
+        return False
+    return True
+
+
+def array_module(x):
+    """The module (numpy or cupy) that owns array ``x``; numpy for anything that is not a cupy array."""
+    if type(x) is np.ndarray or _cupy is None:
+        return np
+    return _cupy.get_array_module(x)
+
+
+def device_of(array):
+    """'cpu' for a numpy array, 'cuda' for a cupy array."""
+    if type(array) is np.ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
+        return "cpu"
+    return "cuda"
+
+
+def xp_for(device):
+    """The array module of a device name."""
+    device = _check_device_name(device)
+    return np if device == "cpu" else cupy_module()
+
+
+def to_device(array, device):
+    """Move (or keep) an array on ``device``; returns the same object when it is already there."""
+    device = _check_device_name(device)
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    return cupy_module().asarray(array)
+
+
+def to_numpy(array):
+    """A numpy array on the host, whatever the device."""
+    return array if type(array) is np.ndarray else to_device(array, "cpu")
+
+
+def get_default_device():
+    global _default_device
+    if _default_device is None:
+        env = os.environ.get("TINYGAN_DEVICE", "cpu").strip() or "cpu"
+        if env not in DEVICES:
+            raise ValueError(f"TINYGAN_DEVICE: expected one of {DEVICES}, got {env!r}")
+        _default_device = env
+    return _default_device
+
+
+def set_default_device(device):
+    """Set the device new tensors and parameters go to when none is named."""
+    global _default_device
+    device = _check_device_name(device)
+    if device == "cuda":
+        cupy_module()  # fail now, with the install hint, not at the first op
+    _default_device = device
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def set_default_dtype(dtype):
+    """float32 (the default) or float64."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype: expected float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def scatter_add(target, index, values):
+    """``target[index] += values`` with repeated indices summed (np.add.at on either device)."""
+    if type(target) is np.ndarray:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    return target

@@ -1,0 +1,163 @@
+"""Nonlinearities: tanh, sigmoid, relu, leaky_relu, softplus, log_sigmoid, softmax, log_softmax.
+
+The ones whose derivative is a function of their output (tanh, sigmoid, softmax) write the
+backward in terms of ``self.output``, a Tensor in the graph, so second derivatives are right.
+The piecewise-linear ones multiply by a constant mask: their second derivative is 0.
+"""
+
+from __future__ import annotations
+
+from tinygan import backend
+from tinygan.ops._util import as_tensor
+from tinygan.ops.math import exp
+from tinygan.ops.reduce import sum
+from tinygan.tensor import Function, wrap
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y^2."""
+
+    def forward(self, x):
+        return backend.array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1.0 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows;  dy/dx = y (1 - y)."""
+
+    def forward(self, x):
+        y = backend.array_module(x).tanh(x * 0.5)
+        y += 1.0
+        y *= 0.5
+        return y
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (y * (1.0 - y))
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dy/dx = 1 if x > 0 else 0."""
+
+    def forward(self, x):
+        return backend.array_module(x).maximum(x, 0)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * wrap((x > 0).astype(x.dtype))
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x;  dy/dx = 1 if x > 0 else slope."""
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        if 0 <= self.slope <= 1:
+            return xp.maximum(x, x * self.slope)  # two passes instead of where's three
+        return xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        xp = backend.array_module(x)
+        one, slope = x.dtype.type(1), x.dtype.type(self.slope)
+        return gy * wrap(xp.where(x > 0, one, slope))
+
+
+class Softplus(Function):
+    """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|) (stable for any x);  dy/dx = sigmoid(x)."""
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+class LogSigmoid(Function):
+    """y = log sigmoid(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|);  dy/dx = sigmoid(-x)."""
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(-self.inputs[0])
+
+
+class Softmax(Function):
+    """y_i = e^(x_i - max x) / sum_j e^(x_j - max x);  dx = y * (gy - sum(gy * y))."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def backward(self, gy):
+        y = self.output
+        return y * (gy - sum(gy * y, self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x);  dx = gy - softmax(x) * sum(gy) = gy - e^y * sum(gy)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):
+        return gy - exp(self.output) * sum(gy, self.axis, keepdims=True)
+
+
+def tanh(x):
+    return Tanh()(as_tensor(x))
+
+
+def sigmoid(x):
+    return Sigmoid()(as_tensor(x))
+
+
+def relu(x):
+    return ReLU()(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU(float(negative_slope))(as_tensor(x))
+
+
+def softplus(x):
+    return Softplus()(as_tensor(x))
+
+
+def log_sigmoid(x):
+    return LogSigmoid()(as_tensor(x))
+
+
+def _axis(axis, ndim, name):
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis must be in [{-ndim}, {ndim - 1}] for a {ndim}-d tensor, got {axis}")
+    return axis % ndim
+
+
+def softmax(x, axis=-1):
+    x = as_tensor(x)
+    return Softmax(_axis(axis, x.ndim, "softmax"))(x)
+
+
+def log_softmax(x, axis=-1):
+    x = as_tensor(x)
+    return LogSoftmax(_axis(axis, x.ndim, "log_softmax"))(x)
