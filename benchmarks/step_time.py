@@ -1,0 +1,213 @@
+"""Time one full GAN training iteration, tinygan against PyTorch, on two fixed models.
+
+One iteration: D on a real and a fake batch (BCE with logits), D's Adam step; G through D
+(non-saturating loss), G's Adam step. float32. Printed per model and batch size: ms per
+iteration (median of --iters after --warmup), iterations/s, and peak memory: the highest
+resident memory (VmHWM, reset after the warm-ups) during the timed iterations, minus the
+resident memory after the imports and before the models are built. So it counts what training
+the model costs (weights, optimizer state, activations, the allocator's slack) and not the size
+of the library itself. Each framework runs in a fresh process.
+
+Models (as in issue 3):
+  MLP GAN  G z(100)->256->LReLU(0.2)->BN->512->LReLU->BN->1024->LReLU->BN->784->tanh;
+           D 784->512->LReLU->256->LReLU->1.
+  DCGAN    G z(100)->Linear 128*7*7->reshape->BN2d->ReLU->ConvT(128,64,4,2,1)->BN2d->ReLU
+             ->ConvT(64,1,4,2,1)->tanh;
+           D Conv(1,64,4,2,1)->LReLU(0.2)->Conv(64,128,4,2,1)->BN2d->LReLU->flatten->Linear 1.
+
+    python benchmarks/step_time.py [--vs-torch] [--threads 2] [--batch-sizes 64 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def reset_peak_rss():
+    """Reset the kernel's high-water mark of this process (Linux >= 4.0); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def tinygan_iteration(model, batch):
+    import numpy as np
+
+    import tinygan as tg
+    from tinygan import nn
+    from tinygan.gan import losses
+    from tinygan.optim import Adam
+
+    tg.manual_seed(0)
+    if model == "mlp":
+        G = nn.Sequential(nn.Linear(100, 256), nn.LeakyReLU(0.2), nn.BatchNorm1d(256),
+                          nn.Linear(256, 512), nn.LeakyReLU(0.2), nn.BatchNorm1d(512),
+                          nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.BatchNorm1d(1024),
+                          nn.Linear(1024, 784), nn.Tanh())
+        D = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                          nn.Linear(256, 1))
+        real = tg.Tensor(np.random.default_rng(0).uniform(-1, 1, (batch, 784)).astype(np.float32))
+    else:
+        G = nn.Sequential(nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
+                          nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+                          nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+        D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1),
+                          nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+        real = tg.Tensor(np.random.default_rng(0).uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32))
+    opt_g = Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def step():
+        z = tg.Tensor(tg.random.randn(batch, 100))
+        fake = G(z)
+        loss_d = losses.d_loss_bce(D(real), D(fake.detach()))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = losses.g_loss_nonsaturating(D(fake))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        return loss_d.item() + loss_g.item()
+    return step
+
+
+def torch_iteration(model, batch, threads):
+    import torch
+    from torch import nn
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    if model == "mlp":
+        G = nn.Sequential(nn.Linear(100, 256), nn.LeakyReLU(0.2), nn.BatchNorm1d(256),
+                          nn.Linear(256, 512), nn.LeakyReLU(0.2), nn.BatchNorm1d(512),
+                          nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.BatchNorm1d(1024),
+                          nn.Linear(1024, 784), nn.Tanh())
+        D = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                          nn.Linear(256, 1))
+        real = torch.rand(batch, 784) * 2 - 1
+    else:
+        G = nn.Sequential(nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
+                          nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+                          nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+        D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1),
+                          nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+        real = torch.rand(batch, 1, 28, 28) * 2 - 1
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step():
+        z = torch.randn(batch, 100)
+        fake = G(z)
+        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = bce(D(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        return loss_d.item() + loss_g.item()
+    return step
+
+
+def worker(framework, model, batch, warmup, iters, threads):
+    """Run in a fresh process: time the iterations, print one JSON line."""
+    if framework == "tinygan":
+        import tinygan  # noqa: F401  (imports first, so that the baseline excludes them)
+    else:
+        import torch  # noqa: F401
+    base = rss_mb()
+    if framework == "tinygan":
+        step = tinygan_iteration(model, batch)
+    else:
+        step = torch_iteration(model, batch, threads)
+    for _ in range(warmup):
+        step()
+    reset_peak_rss()
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    ms = times[len(times) // 2] * 1e3
+    print(json.dumps({"ms": ms, "peak_mb": max(peak_rss_mb() - base, 0.0)}))
+
+
+def run(framework, model, batch, args):
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+    cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--warmup", str(args.warmup),
+           "--iters", str(args.iters), "--threads", str(args.threads)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{framework} {model} {batch} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vs-torch", action="store_true", help="also time PyTorch (CPU) in the same run")
+    parser.add_argument("--models", nargs="+", default=["mlp", "dcgan"], choices=["mlp", "dcgan"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    parser.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "BATCH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        framework, model, batch = args.worker
+        worker(framework, model, int(batch), args.warmup, args.iters, args.threads)
+        return
+    if args.vs_torch:
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:  # not imported here: workers measure memory
+            sys.exit("--vs-torch: PyTorch is not installed; `pip install torch==2.13.0` (the CPU wheel)")
+    print(f"one GAN iteration (D real+fake, D Adam step, G step), float32, {args.threads} threads, "
+          f"median of {args.iters} after {args.warmup} warm-ups")
+    head = f"{'model':<7}{'batch':>6}{'tinygan ms':>12}{'it/s':>8}{'peak MB':>9}"
+    if args.vs_torch:
+        head += f"{'torch ms':>10}{'it/s':>8}{'peak MB':>9}{'time ratio':>12}{'mem ratio':>11}"
+    print(head)
+    for model in args.models:
+        for batch in args.batch_sizes:
+            ours = run("tinygan", model, batch, args)
+            line = f"{model:<7}{batch:>6}{ours['ms']:>12.1f}{1e3 / ours['ms']:>8.1f}{ours['peak_mb']:>9.0f}"
+            if args.vs_torch:
+                ref = run("torch", model, batch, args)
+                mem_ratio = ours["peak_mb"] / ref["peak_mb"] if ref["peak_mb"] > 0 else float("nan")
+                line += (f"{ref['ms']:>10.1f}{1e3 / ref['ms']:>8.1f}{ref['peak_mb']:>9.0f}"
+                         f"{ours['ms'] / ref['ms']:>12.2f}{mem_ratio:>11.2f}")
+            print(line, flush=True)
+    if args.vs_torch:
+        print("ratio = tinygan / PyTorch (below 1: tinygan is faster or smaller)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""GAN recipes, losses and the shared Trainer."""

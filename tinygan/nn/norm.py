@@ -1,0 +1,86 @@
+"""Normalisation layers: BatchNorm1d, BatchNorm2d and LayerNorm."""
+
+from __future__ import annotations
+
+from tinygan.nn import init
+from tinygan.nn._checks import check_input
+from tinygan.nn._param import empty_buffer, empty_parameter, positive_int
+from tinygan.nn.module import Module
+from tinygan.ops.norm import batch_norm, layer_norm
+
+
+class _BatchNorm(Module):
+    _ndims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = positive_int(num_features, "num_features", name)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}: momentum: expected a value in [0, 1] (PyTorch's convention: the weight "
+                             f"of the new batch), got {momentum}")
+        self.eps, self.momentum, self.affine = float(eps), float(momentum), affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = empty_parameter((num_features,), device, dtype)
+            self.bias = empty_parameter((num_features,), device, dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", empty_buffer((num_features,), 0.0, device, dtype))
+            self.register_buffer("running_var", empty_buffer((num_features,), 1.0, device, dtype))
+
+    def forward(self, x):
+        like = self.weight if self.affine else None
+        check_input(self, x, ndim=self._ndims, axis=1, size=self.num_features, like=like)
+        use_batch_stats = self.training or not self.track_running_stats
+        if use_batch_stats and x.size // x.shape[1] < 2:
+            raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel in training, "
+                             f"got input shape {x.shape}")
+        rm, rv = (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
+        return batch_norm(x, self.weight, self.bias, rm, rv, use_batch_stats, self.momentum, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch-norm of (N, C) or (N, C, L) inputs over the batch (and length) axes, per feature C.
+
+    ``momentum`` is PyTorch's: running = (1 - momentum) running + momentum batch. (Keras'
+    BatchNormalization(momentum=0.8) is the other convention: PyTorch momentum 0.2.)"""
+    _ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch-norm of (N, C, H, W) inputs over N, H and W, per channel C."""
+    _ndims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last dims ``normalized_shape``; affine weight and bias of
+    that shape. No batch statistics, so it suits WGAN-GP critics (the penalty is per sample)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        for s in shape:
+            positive_int(s, "normalized_shape", "LayerNorm")
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, float(eps), elementwise_affine
+        if elementwise_affine:
+            self.weight = empty_parameter(shape, device, dtype)
+            self.bias = empty_parameter(shape, device, dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        check_input(self, x, like=self.weight if self.elementwise_affine else None)
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,0 +1,238 @@
+"""2-D convolution and transposed convolution as large matrix products.
+
+Convolution, with x (N, C, H, W) and weight w (O, C, KH, KW):
+
+    y[n, o, i, j] = sum_{c, p, q} w[o, c, p, q] * x_pad[n, c, i*s + p*d, j*s + q*d]
+
+``im2col`` gathers, for every kernel position (p, q), the strided slice of the padded input
+that it meets, into a matrix ``cols`` of shape (C*KH*KW, N*OH*OW); then y = w_mat @ cols is one
+GEMM. The loop runs over the KH*KW kernel positions, never over pixels or samples.
+
+``col2im`` is its adjoint: it adds each kernel position's rows of a column matrix back into
+the strided slice they came from. Three Functions are built from the pair, and each is the
+others' backward, so every derivative of every order is again one of them:
+
+    conv2d(x, w)                 forward: w_mat @ im2col(x)
+    conv_transpose2d(x, w)       forward: col2im(w_mat^T @ x_mat)   (= d conv2d / d x)
+    conv2d_weight(x, gy)         forward: gy_mat @ im2col(x)^T      (= d conv2d / d w)
+
+    d conv2d           : dx = conv_transpose2d(gy, w),  dw = conv2d_weight(x, gy)
+    d conv_transpose2d : dx = conv2d(gy, w),            dw = conv2d_weight(gy, x)
+    d conv2d_weight    : dx = conv_transpose2d(gy, ggw), dgy = conv2d(x, ggw)
+
+Memory layout: the matrices are channels-first with the batch axis innermost, (C, H, W, N), and
+columns are (C, KH, KW, OH, OW, N). Every copy in im2col and col2im then moves runs of N
+contiguous numbers, instead of runs of OW (7 or 14) that a batch-first layout gives. The
+results are returned as NCHW-shaped views of (C, H, W, N) buffers, without a copy; NumPy's
+elementwise ops keep the memory order of their inputs (order='K'), so batch-norm and LeakyReLU
+outputs stay in that order and the next convolution's transpose is a contiguous copy. Shapes,
+indexing and values are NCHW as everywhere else; only the strides differ.
+
+The forward pass keeps its column matrix for the weight gradient (one im2col instead of two).
+"""
+
+from __future__ import annotations
+
+from tinygan import backend
+from tinygan.ops._util import as_tensor
+from tinygan.tensor import Function
+
+
+def _pair(v, name):
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
+        return tuple(v)
+    raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}")
+
+
+def conv_output_size(size, kernel, stride, padding, dilation):
+    """Output length of a convolution: floor((size + 2p - d(k-1) - 1) / s) + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_transpose_output_size(size, kernel, stride, padding, dilation, output_padding):
+    """Output length of a transposed convolution (PyTorch's rule):
+    (size - 1) s - 2p + d(k-1) + output_padding + 1."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def _windows(i, dilation, stride, out):
+    """The slice of a padded axis that kernel position i meets for every output position."""
+    start = i * dilation
+    return slice(start, start + stride * (out - 1) + 1, stride)
+
+
+def im2col(x, kernel, stride, padding, dilation, out_hw):
+    """(N, C, H, W) -> columns (C*KH*KW, OH*OW*N): row (c, p, q), column (i, j, n)."""
+    xp = backend.array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
+    x_c = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype) if ph or pw else xp.empty((c, h, w, n), x.dtype)
+    x_c[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
+    cols = xp.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
+    for p in range(kh):
+        rows = _windows(p, dh, sh, oh)
+        for q in range(kw):
+            cols[:, p, q] = x_c[:, rows, _windows(q, dw, sw, ow), :]
+    return cols.reshape(c * kh * kw, oh * ow * n)
+
+
+def col2im(cols, x_shape, kernel, stride, padding, dilation, out_hw):
+    """The adjoint of im2col: columns (C*KH*KW, OH*OW*N) -> (N, C, H, W), overlaps summed.
+
+    Returns an NCHW view of a (C, H, W, N) buffer (see the module docstring)."""
+    xp = backend.array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
+    cols = cols.reshape(c, kh, kw, oh, ow, n)
+    x_c = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
+    for p in range(kh):
+        rows = _windows(p, dh, sh, oh)
+        for q in range(kw):
+            x_c[:, rows, _windows(q, dw, sw, ow), :] += cols[:, p, q]
+    return x_c[:, ph:ph + h, pw:pw + w, :].transpose(3, 0, 1, 2)
+
+
+def _channels_first(a):
+    """(N, C, H, W) -> (C, H*W*N) matrix; free when ``a`` is already a view of a (C, H, W, N) buffer."""
+    n, c, h, w = a.shape
+    return backend.array_module(a).ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(c, h * w * n)
+
+
+def _from_channels_first(m, n, h, w):
+    """(C, H*W*N) matrix -> (N, C, H, W) view, no copy."""
+    return m.reshape(m.shape[0], h, w, n).transpose(3, 0, 1, 2)
+
+
+def _grad_needed(fn):
+    """Whether the Function being run will be recorded (so its backward may run later)."""
+    from tinygan.tensor import is_grad_enabled
+    return is_grad_enabled()
+
+
+class _ConvBase(Function):
+    def __init__(self, stride, padding, dilation):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+
+class Conv2d(_ConvBase):
+    """y = conv2d(x, w): x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW)."""
+
+    def forward(self, x, w):
+        n, _, h, wd = x.shape
+        o, c, kh, kw = w.shape
+        out_hw = (conv_output_size(h, kh, self.stride[0], self.padding[0], self.dilation[0]),
+                  conv_output_size(wd, kw, self.stride[1], self.padding[1], self.dilation[1]))
+        cols = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, out_hw)
+        if _grad_needed(self):
+            self.cols = cols  # reused by the weight gradient
+        y = w.reshape(o, c * kh * kw) @ cols
+        return _from_channels_first(y, n, *out_hw)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        nx, nw = self.needs_input_grad
+        gx = conv_transpose2d_exact(gy, w, x.shape[2:], self.stride, self.padding, self.dilation) if nx else None
+        gw = None
+        if nw:
+            gw = Conv2dWeight(self.stride, self.padding, self.dilation, w.shape[2:], self.cols)(x, gy)
+        return gx, gw
+
+
+class ConvTranspose2d(_ConvBase):
+    """y = conv_transpose2d(x, w): x (N, C_in, H, W), w (C_in, C_out, KH, KW) -> y (N, C_out, OH, OW),
+    the adjoint of conv2d with the same weight; ``out_hw`` fixes the output size exactly."""
+
+    def __init__(self, stride, padding, dilation, out_hw):
+        super().__init__(stride, padding, dilation)
+        self.out_hw = out_hw
+
+    def forward(self, x, w):
+        n, _, h, wd = x.shape
+        cin, cout, kh, kw = w.shape
+        cols = w.reshape(cin, cout * kh * kw).T @ _channels_first(x)
+        return col2im(cols, (n, cout) + tuple(self.out_hw), (kh, kw), self.stride, self.padding, self.dilation, (h, wd))
+
+    def backward(self, gy):
+        x, w = self.inputs
+        nx, nw = self.needs_input_grad
+        gx = conv2d(gy, w, self.stride, self.padding, self.dilation) if nx else None
+        gw = conv2d_weight(gy, x, w.shape[2:], self.stride, self.padding, self.dilation) if nw else None
+        return gx, gw
+
+
+class Conv2dWeight(_ConvBase):
+    """gw = conv2d_weight(x, gy): the gradient of conv2d with respect to its weight,
+    gw[o, c, p, q] = sum_{n, i, j} gy[n, o, i, j] x_pad[n, c, i*s + p*d, j*s + q*d]."""
+
+    def __init__(self, stride, padding, dilation, kernel, cols=None):
+        super().__init__(stride, padding, dilation)
+        self.kernel, self.cols = kernel, cols
+
+    def forward(self, x, gy):
+        _, c, _, _ = x.shape
+        _, o, oh, ow = gy.shape
+        kh, kw = self.kernel
+        cols = self.cols if self.cols is not None else im2col(x, self.kernel, self.stride, self.padding,
+                                                              self.dilation, (oh, ow))
+        self.cols = None
+        return (_channels_first(gy) @ cols.T).reshape(o, c, kh, kw)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        nx, ngy = self.needs_input_grad
+        gx = conv_transpose2d_exact(gy, ggw, x.shape[2:], self.stride, self.padding, self.dilation) if nx else None
+        ggy = conv2d(x, ggw, self.stride, self.padding, self.dilation) if ngy else None
+        return gx, ggy
+
+
+def _check_conv_input(x, w, name, w_in_axis):
+    if x.ndim != 4:
+        raise ValueError(f"{name}: input: expected a 4-d tensor (N, C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{name}: weight: expected a 4-d tensor, got shape {w.shape}")
+    if x.shape[1] != w.shape[w_in_axis]:
+        raise ValueError(f"{name}: input: expected {w.shape[w_in_axis]} channels (the weight's), "
+                         f"got {x.shape[1]} (input shape {x.shape})")
+    if x.dtype != w.dtype:
+        raise TypeError(f"{name}: input and weight must have one dtype, got {x.dtype} and {w.dtype}")
+
+
+def conv2d(x, w, stride=1, padding=0, dilation=1):
+    """2-D cross-correlation (PyTorch's conv2d without bias): x (N, C, H, W), w (O, C, KH, KW)."""
+    x, w = as_tensor(x, "input"), as_tensor(w, "weight")
+    _check_conv_input(x, w, "conv2d", 1)
+    stride, padding, dilation = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
+    for axis in (0, 1):
+        if conv_output_size(x.shape[2 + axis], w.shape[2 + axis], stride[axis], padding[axis], dilation[axis]) < 1:
+            raise ValueError(f"conv2d: input of spatial size {x.shape[2:]} is smaller than the (dilated) kernel "
+                             f"{w.shape[2:]} with padding {padding}")
+    return Conv2d(stride, padding, dilation)(x, w)
+
+
+def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1):
+    """Transposed convolution (PyTorch's conv_transpose2d without bias): w (C_in, C_out, KH, KW)."""
+    x, w = as_tensor(x, "input"), as_tensor(w, "weight")
+    _check_conv_input(x, w, "conv_transpose2d", 0)
+    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    output_padding, dilation = _pair(output_padding, "output_padding"), _pair(dilation, "dilation")
+    for axis in (0, 1):
+        if not 0 <= output_padding[axis] < max(stride[axis], dilation[axis]):
+            raise ValueError(f"conv_transpose2d: output_padding must be smaller than stride or dilation, "
+                             f"got output_padding={output_padding}, stride={stride}, dilation={dilation}")
+    out_hw = tuple(conv_transpose_output_size(x.shape[2 + a], w.shape[2 + a], stride[a], padding[a], dilation[a],
+                                              output_padding[a]) for a in (0, 1))
+    if min(out_hw) < 1:
+        raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for input size {x.shape[2:]}")
+    return ConvTranspose2d(stride, padding, dilation, out_hw)(x, w)
+
+
+def conv_transpose2d_exact(x, w, out_hw, stride, padding, dilation):
+    """Transposed convolution to an exact output size (the input gradient of conv2d)."""
+    return ConvTranspose2d(stride, padding, dilation, tuple(out_hw))(x, w)
+
+
+def conv2d_weight(x, gy, kernel, stride, padding, dilation):
+    """The weight gradient of conv2d(x, w) for output gradient gy (a differentiable op of x and gy)."""
+    return Conv2dWeight(stride, padding, dilation, tuple(kernel))(x, gy)

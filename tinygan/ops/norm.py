@@ -1,0 +1,100 @@
+"""Normalisation: batch-norm and layer-norm share one primitive, ``normalize``.
+
+    xhat = (x - mean(x)) / sqrt(var(x) + eps)     (mean and biased var over ``axes``)
+
+Its backward is the closed form (with means over the same axes)
+
+    dx = inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)),
+
+written with Tensor ops on ``xhat`` (the output, a node of the graph) and ``inv_std``. Under
+``create_graph`` inv_std is recomputed from x with differentiable ops, so the formula carries
+its full dependence on x and second derivatives are exact; otherwise the saved array is used.
+Batch-norm and layer-norm differ only in the axes and in the shape of the affine weight.
+"""
+
+from __future__ import annotations
+
+from tinygan import backend
+from tinygan.ops._util import as_tensor
+from tinygan.ops.reduce import mean, var
+from tinygan.tensor import Function, is_grad_enabled, wrap
+
+
+class Normalize(Function):
+    def __init__(self, axes, eps):
+        self.axes, self.eps = axes, eps
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        self.mean = mu = x.mean(axis=self.axes, keepdims=True)
+        xc = x - mu
+        v = xp.mean(xc * xc, axis=self.axes, keepdims=True)
+        self.inv_std = 1.0 / xp.sqrt(v + self.eps)
+        xc *= self.inv_std
+        return xc
+
+    def backward(self, gy):
+        xhat = self.output
+        if is_grad_enabled():  # create_graph: keep inv_std's dependence on x
+            inv_std = (var(self.inputs[0], self.axes, keepdims=True) + self.eps) ** -0.5
+        else:
+            inv_std = wrap(self.inv_std)
+        return inv_std * (gy - mean(gy, self.axes, keepdims=True) - xhat * mean(gy * xhat, self.axes, keepdims=True))
+
+
+def normalize(x, axes, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance)."""
+    x = as_tensor(x)
+    return Normalize(tuple(sorted(a % x.ndim for a in axes)), float(eps))(x)
+
+
+def batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over every axis but the channel axis 1 (PyTorch's conventions).
+
+    In training, the batch's statistics normalise x, and the running statistics (arrays,
+    updated in place) move towards them: r = (1 - momentum) r + momentum * batch_stat, with the
+    unbiased variance. In evaluation, the running statistics normalise x:
+    y = (x - r_mean) / sqrt(r_var + eps) * weight + bias.
+    """
+    x = as_tensor(x)
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        fn = Normalize(axes, float(eps))
+        y = fn(x)
+        if running_mean is not None:
+            n = x.size // x.shape[1]
+            batch_mean = fn.mean.reshape(-1)
+            batch_var = (1.0 / fn.inv_std.reshape(-1)) ** 2 - eps  # the biased variance, already computed
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * batch_mean
+            running_var *= 1.0 - momentum
+            running_var += momentum * batch_var * (n / max(n - 1, 1))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+        xp = backend.array_module(x.data)
+        inv_std = 1.0 / xp.sqrt(running_var + eps)
+        y = (x - wrap(running_mean.reshape(shape))) * wrap(inv_std.reshape(shape))
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the last len(normalized_shape) axes, per sample; the affine
+    weight and bias have shape ``normalized_shape`` (PyTorch's LayerNorm)."""
+    x = as_tensor(x)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: input: expected trailing shape {normalized_shape}, got shape {x.shape}")
+    y = normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
