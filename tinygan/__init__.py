@@ -16,10 +16,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Function", "Tensor", "enable_grad", "get_default_device", "get_default_dtype", "gpu_available", "grad",
     "gradcheck", "gradgradcheck", "is_grad_enabled", "manual_seed", "no_grad", "set_default_device",
-    "set_default_dtype", "tensor",
+    "set_default_dtype",
 ] + list(_ops_all)
-
-
-def tensor(data, requires_grad=False, device=None, dtype=None):
-    """Make a Tensor (like torch.tensor)."""
-    return Tensor(data, requires_grad=requires_grad, device=device, dtype=dtype)

@@ -38,7 +38,8 @@ class Optimizer:
             self.hyper[key] = value
         self._check_hyper()
         self.state = [dict() for _ in self.params]  # per parameter: moment buffers and the like
-        self.step_count = 0
+        self.step_count = 0                          # calls of step()
+        self.param_steps = [0] * len(self.params)    # updates of each parameter (PyTorch's per-parameter step)
 
     def _check_hyper(self):
         name = type(self).__name__
@@ -62,9 +63,10 @@ class Optimizer:
     def step(self):
         """Update every parameter that has a gradient."""
         self.step_count += 1
-        for p, state in zip(self.params, self.state):
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is None:
                 continue
+            self.param_steps[i] += 1
             g = p.grad.data
             if g.dtype != p.data.dtype:
                 raise TypeError(f"{type(self).__name__}: a gradient of dtype {g.dtype} for a parameter of dtype "
@@ -74,9 +76,10 @@ class Optimizer:
             wd = self.hyper.get("weight_decay", 0.0)
             if wd:
                 g = g + wd * p.data  # L2 penalty folded into the gradient (PyTorch's weight_decay)
-            self._update(p.data, g, state, backend.array_module(p.data))
+            self._update(p.data, g, state, backend.array_module(p.data), self.param_steps[i])
 
-    def _update(self, w, g, state, xp):
+    def _update(self, w, g, state, xp, t):
+        """Update array ``w`` in place from gradient ``g``; ``t`` counts this parameter's updates."""
         raise NotImplementedError
 
     # -- saving ------------------------------------------------------------------------------
@@ -87,7 +90,7 @@ class Optimizer:
             for key, value in state.items():
                 arrays[f"{i}.{key}"] = backend.to_numpy(value).copy()
         return {"type": type(self).__name__, "hyper": dict(self.hyper), "step_count": self.step_count,
-                "arrays": arrays}
+                "param_steps": list(self.param_steps), "arrays": arrays}
 
     def load_state_dict(self, state):
         if state.get("type") != type(self).__name__:
@@ -103,9 +106,14 @@ class Optimizer:
             if tuple(value.shape) != tuple(p.shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {name!r}: expected shape {p.shape} "
                                  f"(its parameter's), got {tuple(value.shape)}")
-            new_state[index][key] = backend.to_device(np.asarray(value, dtype=p.dtype), p.device)
+            new_state[index][key] = backend.to_device(np.array(value, dtype=p.dtype), p.device)  # a copy
         self.hyper.update(state["hyper"])
         self.step_count = int(state["step_count"])
+        steps = state.get("param_steps", [self.step_count] * len(self.params))
+        if len(steps) != len(self.params):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: param_steps has {len(steps)} entries for "
+                             f"{len(self.params)} parameters")
+        self.param_steps = [int(t) for t in steps]
         self.state = new_state
 
     def __repr__(self):
@@ -130,7 +138,7 @@ class SGD(Optimizer):
         if self.hyper["nesterov"] and (self.hyper["momentum"] <= 0 or self.hyper["dampening"] != 0):
             raise ValueError("SGD: nesterov needs a positive momentum and zero dampening")
 
-    def _update(self, w, g, state, xp):
+    def _update(self, w, g, state, xp, t):
         h = self.hyper
         if h["momentum"]:
             buf = state.get("momentum_buffer")
@@ -162,10 +170,9 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas: expected two values in [0, 1), got {self.hyper['betas']}")
         self.hyper["betas"] = (float(b1), float(b2))
 
-    def _update(self, w, g, state, xp):
+    def _update(self, w, g, state, xp, t):
         h = self.hyper
         b1, b2 = h["betas"]
-        t = self.step_count
         m = state.get("exp_avg")
         if m is None:
             m = state["exp_avg"] = xp.zeros_like(w)
@@ -202,7 +209,7 @@ class RMSprop(Optimizer):
         if not 0.0 <= self.hyper["alpha"] < 1.0:
             raise ValueError(f"RMSprop: alpha: expected a value in [0, 1), got {self.hyper['alpha']}")
 
-    def _update(self, w, g, state, xp):
+    def _update(self, w, g, state, xp, t):
         h = self.hyper
         v = state.get("square_avg")
         if v is None:

@@ -7,6 +7,7 @@ from tinygan.nn._checks import check_input
 from tinygan.nn._param import empty_parameter, positive_int
 from tinygan.nn.module import Module
 from tinygan.ops.nn import linear
+from tinygan.tensor import Tensor
 
 
 class Linear(Module):
@@ -21,9 +22,9 @@ class Linear(Module):
         init.default_init_(self.weight, self.bias)
 
     def forward(self, x):
-        check_input(self, x, axis=-1, size=self.in_features, like=self.weight)
-        if x.ndim < 1:
+        if isinstance(x, Tensor) and x.ndim < 1:  # before check_input, which reads x.shape[-1]
             raise ValueError(f"Linear: input: expected at least 1 dimension, got shape {x.shape}")
+        check_input(self, x, axis=-1, size=self.in_features, like=self.weight)
         return linear(x, self.weight, self.bias)
 
     def extra_repr(self):

@@ -29,13 +29,20 @@ outputs stay in that order and the next convolution's transpose is a contiguous 
 indexing and values are NCHW as everywhere else; only the strides differ.
 
 The forward pass keeps its column matrix for the weight gradient (one im2col instead of two).
+
+The transposed direction (``conv_transpose``, shared by ConvTranspose2d's forward and
+Conv2d's input gradient) does not build the column matrix at all when there are enough output
+channels: each kernel position's block w_pq^T @ g_mat is added into its strided slice while it
+is still in cache, instead of writing and re-reading a matrix KH*KW times the image's size.
+With few output channels (an image layer's 1 channel) those blocks would be matrix-vector
+products, so there one GEMM and ``col2im`` are used instead.
 """
 
 from __future__ import annotations
 
 from tinygan import backend
 from tinygan.ops._util import as_tensor
-from tinygan.tensor import Function
+from tinygan.tensor import Function, is_grad_enabled
 
 
 def _pair(v, name):
@@ -63,19 +70,48 @@ def _windows(i, dilation, stride, out):
     return slice(start, start + stride * (out - 1) + 1, stride)
 
 
-def im2col(x, kernel, stride, padding, dilation, out_hw):
-    """(N, C, H, W) -> columns (C*KH*KW, OH*OW*N): row (c, p, q), column (i, j, n)."""
+MAX_COLUMN_BYTES = 32 * 2**20  # a bigger column matrix is built (and multiplied) in bands of output rows
+
+
+def pad_channels_first(x, padding):
+    """(N, C, H, W) -> zero-padded (C, H + 2ph, W + 2pw, N), the layout columns are gathered from."""
     xp = backend.array_module(x)
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
+    ph, pw = padding
     x_c = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype) if ph or pw else xp.empty((c, h, w, n), x.dtype)
     x_c[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
-    cols = xp.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
+    return x_c
+
+
+def im2col_rows(x_c, kernel, stride, dilation, ow, rows):
+    """Columns of output rows ``rows`` = (r0, r1) from a padded (C, Hp, Wp, N) input:
+    shape (C*KH*KW, (r1-r0)*OW*N), row (c, p, q), column (i, j, n)."""
+    xp = backend.array_module(x_c)
+    c, n = x_c.shape[0], x_c.shape[3]
+    (kh, kw), (sh, sw), (dh, dw), (r0, r1) = kernel, stride, dilation, rows
+    cols = xp.empty((c, kh, kw, r1 - r0, ow, n), dtype=x_c.dtype)
     for p in range(kh):
-        rows = _windows(p, dh, sh, oh)
+        band = slice(r0 * sh + p * dh, (r1 - 1) * sh + p * dh + 1, sh)
         for q in range(kw):
-            cols[:, p, q] = x_c[:, rows, _windows(q, dw, sw, ow), :]
-    return cols.reshape(c * kh * kw, oh * ow * n)
+            cols[:, p, q] = x_c[:, band, _windows(q, dw, sw, ow), :]
+    return cols.reshape(c * kh * kw, (r1 - r0) * ow * n)
+
+
+def row_bands(x_shape, kernel, out_hw, itemsize):
+    """Split the output rows into bands whose column matrix stays under MAX_COLUMN_BYTES.
+
+    A 3x3 convolution of 128 channels at 28x28 and batch 64 would need a 231 MB column
+    matrix; in bands, each GEMM is still large while the memory stays bounded."""
+    n, c = x_shape[0], x_shape[1]
+    oh, ow = out_hw
+    row_bytes = c * kernel[0] * kernel[1] * ow * n * itemsize
+    rows = max(1, MAX_COLUMN_BYTES // row_bytes)
+    return [(r, min(r + rows, oh)) for r in range(0, oh, rows)]
+
+
+def im2col(x, kernel, stride, padding, dilation, out_hw):
+    """(N, C, H, W) -> columns (C*KH*KW, OH*OW*N), all output rows at once."""
+    return im2col_rows(pad_channels_first(x, padding), kernel, stride, dilation, out_hw[1], (0, out_hw[0]))
 
 
 def col2im(cols, x_shape, kernel, stride, padding, dilation, out_hw):
@@ -105,10 +141,32 @@ def _from_channels_first(m, n, h, w):
     return m.reshape(m.shape[0], h, w, n).transpose(3, 0, 1, 2)
 
 
-def _grad_needed(fn):
-    """Whether the Function being run will be recorded (so its backward may run later)."""
-    from tinygan.tensor import is_grad_enabled
-    return is_grad_enabled()
+FUSED_MIN_CHANNELS = 16  # below this, per-position blocks are too thin for an efficient GEMM
+
+
+def conv_transpose(g, w, x_shape, stride, padding, dilation):
+    """The adjoint of conv2d in its first argument: g (N, O, OH, OW), w (O, C, KH, KW) -> (N, C, H, W).
+
+    x = sum over kernel positions (p, q) of w[:, :, p, q]^T @ g, each added into the strided
+    slice of x that position (p, q) reads in the forward convolution. This one kernel is both
+    Conv2d's input gradient and ConvTranspose2d's forward pass.
+    """
+    xp = backend.array_module(g)
+    n, c, h, wd = x_shape
+    o, _, kh, kw = w.shape
+    oh, ow = g.shape[2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    g_mat = _channels_first(g)
+    if c < FUSED_MIN_CHANNELS:
+        cols = w.reshape(o, c * kh * kw).T @ g_mat
+        return col2im(cols, x_shape, (kh, kw), stride, padding, dilation, (oh, ow))
+    w_t = xp.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (KH, KW, C, O): one (C, O) block per position
+    x_c = xp.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=g.dtype)
+    for p in range(kh):
+        rows = _windows(p, dh, sh, oh)
+        for q in range(kw):
+            x_c[:, rows, _windows(q, dw, sw, ow), :] += (w_t[p, q] @ g_mat).reshape(c, oh, ow, n)
+    return x_c[:, ph:ph + h, pw:pw + wd, :].transpose(3, 0, 1, 2)
 
 
 class _ConvBase(Function):
@@ -117,23 +175,37 @@ class _ConvBase(Function):
 
 
 class Conv2d(_ConvBase):
-    """y = conv2d(x, w): x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW)."""
+    """y = conv2d(x, w): x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW).
+    ``cols``, when given, is im2col(x) already computed by the caller."""
+
+    def __init__(self, stride, padding, dilation, cols=None):
+        super().__init__(stride, padding, dilation)
+        self.cols = cols
 
     def forward(self, x, w):
         n, _, h, wd = x.shape
         o, c, kh, kw = w.shape
         out_hw = (conv_output_size(h, kh, self.stride[0], self.padding[0], self.dilation[0]),
                   conv_output_size(wd, kw, self.stride[1], self.padding[1], self.dilation[1]))
-        cols = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, out_hw)
-        if _grad_needed(self):
-            self.cols = cols  # reused by the weight gradient
-        y = w.reshape(o, c * kh * kw) @ cols
-        return _from_channels_first(y, n, *out_hw)
+        w_mat = w.reshape(o, c * kh * kw)
+        bands = row_bands(x.shape, (kh, kw), out_hw, x.dtype.itemsize)
+        if self.cols is None and len(bands) > 1:  # too big for one column matrix: band by band
+            x_c = pad_channels_first(x, self.padding)
+            y = backend.array_module(x).empty((o, out_hw[0] * out_hw[1] * n), dtype=x.dtype)
+            step = out_hw[1] * n
+            for r0, r1 in bands:
+                y[:, r0 * step:r1 * step] = w_mat @ im2col_rows(x_c, (kh, kw), self.stride, self.dilation,
+                                                                out_hw[1], (r0, r1))
+            return _from_channels_first(y, n, *out_hw)
+        cols = self.cols if self.cols is not None else im2col(x, (kh, kw), self.stride, self.padding,
+                                                              self.dilation, out_hw)
+        self.cols = cols if is_grad_enabled() else None  # reused by the weight gradient
+        return _from_channels_first(w_mat @ cols, n, *out_hw)
 
     def backward(self, gy):
         x, w = self.inputs
         nx, nw = self.needs_input_grad
-        gx = conv_transpose2d_exact(gy, w, x.shape[2:], self.stride, self.padding, self.dilation) if nx else None
+        gx = ConvTranspose2d(self.stride, self.padding, self.dilation, x.shape[2:])(gy, w) if nx else None
         gw = None
         if nw:
             gw = Conv2dWeight(self.stride, self.padding, self.dilation, w.shape[2:], self.cols)(x, gy)
@@ -150,15 +222,17 @@ class ConvTranspose2d(_ConvBase):
 
     def forward(self, x, w):
         n, _, h, wd = x.shape
-        cin, cout, kh, kw = w.shape
-        cols = w.reshape(cin, cout * kh * kw).T @ _channels_first(x)
-        return col2im(cols, (n, cout) + tuple(self.out_hw), (kh, kw), self.stride, self.padding, self.dilation, (h, wd))
+        return conv_transpose(x, w, (n, w.shape[1]) + tuple(self.out_hw), self.stride, self.padding, self.dilation)
 
     def backward(self, gy):
         x, w = self.inputs
         nx, nw = self.needs_input_grad
-        gx = conv2d(gy, w, self.stride, self.padding, self.dilation) if nx else None
-        gw = conv2d_weight(gy, x, w.shape[2:], self.stride, self.padding, self.dilation) if nw else None
+        # Both gradients convolve gy: build its column matrix once for the two of them.
+        cols = None
+        if nx and nw and len(row_bands(gy.shape, w.shape[2:], x.shape[2:], gy.dtype.itemsize)) == 1:
+            cols = im2col(gy.data, w.shape[2:], self.stride, self.padding, self.dilation, x.shape[2:])
+        gx = Conv2d(self.stride, self.padding, self.dilation, cols)(gy, w) if nx else None
+        gw = Conv2dWeight(self.stride, self.padding, self.dilation, w.shape[2:], cols)(gy, x) if nw else None
         return gx, gw
 
 
@@ -174,16 +248,24 @@ class Conv2dWeight(_ConvBase):
         _, c, _, _ = x.shape
         _, o, oh, ow = gy.shape
         kh, kw = self.kernel
-        cols = self.cols if self.cols is not None else im2col(x, self.kernel, self.stride, self.padding,
-                                                              self.dilation, (oh, ow))
-        self.cols = None
-        return (_channels_first(gy) @ cols.T).reshape(o, c, kh, kw)
+        g_mat = _channels_first(gy)
+        if self.cols is not None:
+            cols, self.cols = self.cols, None
+            return (g_mat @ cols.T).reshape(o, c, kh, kw)
+        x_c = pad_channels_first(x, self.padding)
+        step = ow * x.shape[0]
+        gw = None
+        for r0, r1 in row_bands(x.shape, self.kernel, (oh, ow), x.dtype.itemsize):
+            part = g_mat[:, r0 * step:r1 * step] @ im2col_rows(x_c, self.kernel, self.stride, self.dilation, ow,
+                                                               (r0, r1)).T
+            gw = part if gw is None else gw + part
+        return gw.reshape(o, c, kh, kw)
 
     def backward(self, ggw):
         x, gy = self.inputs
         nx, ngy = self.needs_input_grad
-        gx = conv_transpose2d_exact(gy, ggw, x.shape[2:], self.stride, self.padding, self.dilation) if nx else None
-        ggy = conv2d(x, ggw, self.stride, self.padding, self.dilation) if ngy else None
+        gx = ConvTranspose2d(self.stride, self.padding, self.dilation, x.shape[2:])(gy, ggw) if nx else None
+        ggy = Conv2d(self.stride, self.padding, self.dilation)(x, ggw) if ngy else None
         return gx, ggy
 
 
@@ -226,13 +308,3 @@ def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1):
     if min(out_hw) < 1:
         raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for input size {x.shape[2:]}")
     return ConvTranspose2d(stride, padding, dilation, out_hw)(x, w)
-
-
-def conv_transpose2d_exact(x, w, out_hw, stride, padding, dilation):
-    """Transposed convolution to an exact output size (the input gradient of conv2d)."""
-    return ConvTranspose2d(stride, padding, dilation, tuple(out_hw))(x, w)
-
-
-def conv2d_weight(x, gy, kernel, stride, padding, dilation):
-    """The weight gradient of conv2d(x, w) for output gradient gy (a differentiable op of x and gy)."""
-    return Conv2dWeight(stride, padding, dilation, tuple(kernel))(x, gy)

@@ -1,0 +1,237 @@
+"""The shared Trainer: learning on real MNIST, float32 throughout, exact resume (in process and
+after killing the process), a clean stop on NaN that keeps the last good checkpoint, and the
+files a run writes."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygan as tg
+from tinygan import backend
+from tinygan.checkpoint import load_checkpoint
+from tinygan.data import DataLoader, load_mnist
+from tinygan.gan import TrainConfig, Trainer, TrainingDiverged
+from tinygan.gan.dcgan import DCGAN, DCGANConfig
+from tinygan.gan.vanilla import VanillaGAN
+from tinygan.tensor import Tensor, no_grad
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
+needs_mnist = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
+QUIET = dict(log=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist("train", root=DATA)
+
+
+def subset(mnist, n, seed=0):
+    images, labels = mnist
+    idx = np.random.default_rng(seed).choice(len(images), n, replace=False)
+    return images[idx], labels[idx]
+
+
+def discriminator_scores(recipe, real, n=256):
+    """D's accuracy at telling real images (logit > 0) from fresh fakes (logit < 0), and its
+    cross-entropy on them (log 4 = 1.386 is chance)."""
+    from tinygan.gan.losses import d_loss_bce
+    with no_grad():
+        for m in recipe.networks().values():
+            m.eval()
+        fake = recipe.generate(recipe.sample_latent(n))
+        real_logits, fake_logits = recipe.D(real), recipe.D(fake)
+        acc = ((real_logits.numpy() > 0).mean() + (fake_logits.numpy() < 0).mean()) / 2
+        bce = d_loss_bce(real_logits, fake_logits).item()
+        for m in recipe.networks().values():
+            m.train()
+    return acc, bce
+
+
+def distance_to_data(recipe, real_mean, n=256):
+    """|mean pixel of samples - mean pixel of MNIST|: noise-like samples sit near 0, digits near -0.74."""
+    with no_grad():
+        recipe.G.eval()
+        fake = recipe.generate(recipe.sample_latent(n)).numpy()
+        recipe.G.train()
+    return abs(fake.mean() - real_mean), fake
+
+
+@needs_mnist
+def test_dcgan_smoke_run_on_real_mnist(mnist, tmp_path, device):
+    """A few hundred steps of DCGAN on real MNIST: the discriminator learned to separate, the
+    samples moved away from noise towards the data's statistics, and the files were written."""
+    tg.manual_seed(0)
+    images, labels = subset(mnist, 6400)
+    loader = DataLoader(images, labels, batch_size=32, device=device)
+    recipe = DCGAN(DCGANConfig(generator="transposed"), device=device)
+    real = Tensor(backend.to_device((images[:256, None] / 127.5 - 1).astype(np.float32), device))
+    real_mean = float((images / 127.5 - 1).mean())
+    _, bce_before = discriminator_scores(recipe, real)
+    dist_before, _ = distance_to_data(recipe, real_mean)
+    Trainer(recipe, loader, tmp_path, TrainConfig(steps=240, log_every=40, sample_every=120,
+                                                   checkpoint_every=120), **QUIET).fit()
+    acc_after, bce_after = discriminator_scores(recipe, real)
+    dist_after, fake = distance_to_data(recipe, real_mean)
+    # D learned: it separates held-out real images from fresh fakes well above chance.
+    assert acc_after > 0.75 and bce_after < math.log(4) - 0.3 and bce_after < bce_before, (acc_after, bce_before, bce_after)
+    assert dist_after < 0.5 * dist_before, (dist_before, dist_after)
+    # Samples are no longer noise: most pixels are near-black background, as in MNIST.
+    assert (fake < -0.8).mean() > 0.5
+    for name in ("checkpoint.npz", "metrics.jsonl", "samples.png", "losses.png", "samples/step_000120.png"):
+        assert (tmp_path / name).exists(), name
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [40, 80, 120, 160, 200, 240]
+    assert all(math.isfinite(r["d_loss"]) and r["it_per_s"] > 0 for r in records)
+
+
+def _small_vanilla(device="cpu", seed=0):
+    tg.manual_seed(seed)
+    return VanillaGAN(device=device)
+
+
+def _loader(images, device="cpu", seed=3):
+    return DataLoader(images, batch_size=16, device=device, seed=seed)
+
+
+def _fake_images(n=160):
+    return np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+
+
+def test_everything_is_float32_after_a_step(tmp_path, device):
+    recipe = _small_vanilla(device)
+    trainer = Trainer(recipe, _loader(_fake_images(), device), tmp_path, TrainConfig(steps=1), **QUIET)
+    batches = trainer._batches()
+    info = trainer._train_step(batches)  # ends with G's gradients in place (D's were zeroed)
+    loss_d, _ = recipe.d_loss(next(batches)[0], None)
+    loss_d.backward()  # and now D's too
+    assert loss_d.dtype == np.float32
+    for name, net in recipe.networks().items():
+        for pname, p in net.named_parameters():
+            assert p.dtype == np.float32, f"{name}.{pname}"
+            assert p.grad is not None and p.grad.dtype == np.float32, f"{name}.{pname}.grad"
+        for bname, b in net.named_buffers():
+            assert b.dtype == np.float32, f"{name}.{bname}"
+    for opt in recipe.optimizers().values():
+        for state in opt.state:
+            assert all(v.dtype == np.float32 for v in state.values())
+    assert all(v.dtype == np.float32 for v in info.values())
+
+
+def test_discriminator_gets_no_weight_gradients_in_the_generator_step(tmp_path):
+    recipe = _small_vanilla()
+    trainer = Trainer(recipe, _loader(_fake_images()), tmp_path, TrainConfig(steps=1), **QUIET)
+    trainer._train_step(trainer._batches())
+    assert all(p.grad is None for p in recipe.D.parameters())  # zeroed before G's backward, then frozen
+    assert all(p.grad is not None for p in recipe.G.parameters())
+    assert all(p.requires_grad for p in recipe.D.parameters())  # unfrozen again afterwards
+
+
+def _params(recipe):
+    return {f"{n}.{k}": v for n, m in recipe.networks().items() for k, v in m.state_dict().items()}
+
+
+def test_resume_in_process_continues_exactly(tmp_path):
+    images = _fake_images()
+    straight = _small_vanilla()
+    Trainer(straight, _loader(images), tmp_path / "a", TrainConfig(steps=14, checkpoint_every=7), **QUIET).fit()
+
+    first = _small_vanilla()
+    Trainer(first, _loader(images), tmp_path / "b", TrainConfig(steps=7, checkpoint_every=7), **QUIET).fit()
+    tg.manual_seed(123)  # a resumed run must not depend on the state of the fresh process
+    second = _small_vanilla(seed=99)
+    Trainer(second, _loader(images, seed=77), tmp_path / "b", TrainConfig(steps=14, checkpoint_every=7),
+            **QUIET).fit(resume=True)
+    a, b = _params(straight), _params(second)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps))
+
+
+def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
+    Trainer(_small_vanilla(), _loader(_fake_images()), tmp_path, TrainConfig(steps=2), **QUIET).fit()
+    with pytest.raises(FileExistsError, match="--resume"):
+        Trainer(_small_vanilla(), _loader(_fake_images()), tmp_path, TrainConfig(steps=2), **QUIET).fit()
+
+
+def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
+    recipe = _small_vanilla()
+    original = recipe.d_loss
+    calls = {"n": 0}
+
+    def poisoned(real, labels):
+        calls["n"] += 1
+        loss, info = original(real, labels)
+        if calls["n"] > 6:  # from step 7 on the loss is NaN
+            loss = loss * float("nan")
+            info = dict(info, d_loss=loss.detach())
+        return loss, info
+
+    recipe.d_loss = poisoned
+    trainer = Trainer(recipe, _loader(_fake_images()), tmp_path,
+                      TrainConfig(steps=20, log_every=2, checkpoint_every=4), **QUIET)
+    with pytest.raises(TrainingDiverged, match=r"step 8: d_loss = nan.*checkpoint.*intact"):
+        trainer.fit()
+    meta, _ = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert meta["step"] == 4
+    fresh = _small_vanilla()
+    load_checkpoint(tmp_path / "checkpoint.npz", fresh.networks())
+    assert all(np.isfinite(v).all() for v in _params(fresh).values())
+
+
+def test_trainer_config_is_checked():
+    with pytest.raises(ValueError, match="log_every"):
+        TrainConfig(log_every=0)
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=-1)
+    with pytest.raises(ValueError, match="grid_size"):
+        Trainer(_small_vanilla(), _loader(_fake_images()), "/tmp/unused", TrainConfig(grid_size=10), **QUIET)
+
+
+def _cli(args, env, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "tinygan", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@needs_mnist
+def test_resume_after_the_process_is_killed(tmp_path):
+    """Kill a real `tinygan train` run with SIGKILL after its first checkpoint, resume it, and
+    get bit for bit the weights of a run that was never interrupted."""
+    env = dict(os.environ, TINYGAN_DATA=str(DATA))
+    args = ["train", "vanilla", "--steps", "60", "--batch-size", "16", "--checkpoint-every", "20",
+            "--log-every", "10", "--sample-every", "60", "--seed", "3"]
+    straight = _cli(args + ["--out", str(tmp_path / "straight")], env)
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
+
+    run = tmp_path / "killed"
+    proc = _cli(args + ["--out", str(run)], env)
+    deadline = time.time() + 300
+    while not (run / "checkpoint.npz").exists():
+        assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    meta, _ = load_checkpoint(run / "checkpoint.npz")
+    assert meta["step"] < 60, "killed too late to test anything"
+    resumed = _cli(args + ["--out", str(run), "--resume"], env)
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+
+    a, b = VanillaGAN(), VanillaGAN()
+    load_checkpoint(tmp_path / "straight" / "checkpoint.npz", a.networks(), a.optimizers())
+    load_checkpoint(run / "checkpoint.npz", b.networks(), b.optimizers())
+    pa, pb = _params(a), _params(b)
+    for k in pa:
+        np.testing.assert_array_equal(pa[k], pb[k], err_msg=k)
+    for sa, sb in zip(a.opt_g.state, b.opt_g.state):
+        np.testing.assert_array_equal(sa["exp_avg"], sb["exp_avg"])

@@ -1,0 +1,5 @@
+import sys
+
+from tinygan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,87 @@
+"""DCGAN (Radford, Metz & Chintala, 2015) for 28x28 MNIST, in the seed's form and the paper's.
+
+The paper's rules: no pooling (strided convolutions down-sample in D, the generator
+up-samples), batch-norm in both networks (not on G's output or D's input), no hidden dense
+layers, ReLU in G with tanh at its output, LeakyReLU(0.2) in D; Adam(2e-4, beta1 = 0.5) and
+weights drawn from N(0, 0.02).
+
+Generator, ``generator="upsample"`` (the seed's Keras model, the default):
+    z -> Dense 128*7*7 + ReLU -> reshape -> UpSampling2D -> Conv 3x3 128 -> BN -> ReLU
+      -> UpSampling2D -> Conv 3x3 64 -> BN -> ReLU -> Conv 3x3 1 -> tanh
+Generator, ``generator="transposed"`` (the paper's fractionally-strided convolutions):
+    z -> Dense 128*7*7 -> reshape -> BN -> ReLU -> ConvT(128, 64, 4, 2, 1) -> BN -> ReLU
+      -> ConvT(64, 1, 4, 2, 1) -> tanh
+Discriminator (both): Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(64, 128, 4, 2, 1) -> BN
+    -> LeakyReLU(0.2) -> flatten -> Dense 1 (a logit; the only dense layer is the read-out).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tinygan import nn
+from tinygan.gan import losses
+from tinygan.gan.recipe import Recipe, RecipeConfig
+from tinygan.nn.init import dcgan_init_
+from tinygan.ops import mean, sigmoid
+from tinygan.optim import Adam
+from tinygan.tensor import no_grad
+
+
+@dataclasses.dataclass
+class DCGANConfig(RecipeConfig):
+    generator: str = "upsample"   # upsample (the seed's) | transposed (the paper's)
+    bn_momentum: float = 0.2      # Keras momentum 0.8
+
+    def __post_init__(self):
+        if self.generator not in ("upsample", "transposed"):
+            raise ValueError(f"generator: expected 'upsample' or 'transposed', got {self.generator!r}")
+
+
+def upsample_generator(in_features, bn_momentum):
+    return nn.Sequential(
+        nn.Linear(in_features, 128 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
+        nn.Upsample(2), nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128, momentum=bn_momentum), nn.ReLU(),
+        nn.Upsample(2), nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64, momentum=bn_momentum), nn.ReLU(),
+        nn.Conv2d(64, 1, 3, padding=1), nn.Tanh())
+
+
+def transposed_generator(in_features, bn_momentum):
+    return nn.Sequential(
+        nn.Linear(in_features, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128, momentum=bn_momentum),
+        nn.ReLU(), nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64, momentum=bn_momentum), nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+
+
+def conv_discriminator(in_channels=1, bn_momentum=0.2, out_features=1):
+    """Two stride-2 convolutions (28 -> 14 -> 7) and a linear read-out."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128, momentum=bn_momentum), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, out_features))
+
+
+class DCGAN(Recipe):
+    name = "dcgan"
+    paper = "Radford, Metz & Chintala 2015, Unsupervised Representation Learning with DCGANs (arXiv:1511.06434)"
+    Config = DCGANConfig
+
+    def build(self):
+        c = self.config
+        make_g = upsample_generator if c.generator == "upsample" else transposed_generator
+        self.G = make_g(c.z_dim, c.bn_momentum).to(self.device).apply(dcgan_init_)
+        self.D = conv_discriminator(bn_momentum=c.bn_momentum).to(self.device).apply(dcgan_init_)
+        self.opt_g = Adam(self.G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+
+    def d_loss(self, real, labels):
+        with no_grad():
+            fake = self.generate(self.sample_latent(real.shape[0]))
+        real_logits, fake_logits = self.D(real), self.D(fake)
+        loss = losses.d_loss_bce(real_logits, fake_logits)
+        return loss, {"d_loss": loss.detach(), "D(x)": mean(sigmoid(real_logits)).detach(),
+                      "D(G(z))": mean(sigmoid(fake_logits)).detach()}
+
+    def g_loss(self, n, labels):
+        loss = losses.g_loss_nonsaturating(self.D(self.generate(self.sample_latent(n))))
+        return loss, {"g_loss": loss.detach()}

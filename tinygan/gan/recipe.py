@@ -1,0 +1,98 @@
+"""What a GAN variant is: its networks, its losses and its schedule, and nothing else.
+
+A recipe subclass reads like the method section of its paper. It builds ``self.G``,
+``self.D`` (and any extra network) with their optimizers in ``build``, says how to draw the
+generator's inputs (``sample_latent``), and defines the two losses (``d_loss``, ``g_loss``).
+Schedule details are class attributes and hooks: ``n_critic`` discriminator steps per generator
+step, ``after_d_step`` (WGAN's weight clipping), and which networks the generator step leaves
+untouched (``frozen_in_g_step``). The loop, logging, checkpoints and sampling live once, in
+``tinygan.gan.trainer.Trainer``.
+
+Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
+checkpoint so that ``tinygan sample`` can rebuild the networks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tinygan import backend, random
+from tinygan.tensor import Tensor
+
+
+@dataclasses.dataclass
+class RecipeConfig:
+    """Options every recipe has. Subclasses add their own fields."""
+
+    z_dim: int = 100
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+class Recipe:
+    """Base class of the GAN variants."""
+
+    name = "recipe"
+    paper = ""
+    Config = RecipeConfig
+    n_critic = 1                 # discriminator (critic) steps per generator step
+    conditional = False          # does G take class labels?
+    frozen_in_g_step = ("D",)    # networks whose weights get no gradient in the generator step
+
+    def __init__(self, config=None, device=None):
+        self.config = config if config is not None else self.Config()
+        if not isinstance(self.config, self.Config):
+            raise TypeError(f"{self.name}: config: expected {self.Config.__name__}, got {type(self.config).__name__}")
+        self.device = device or backend.get_default_device()
+        self.build()
+
+    # -- what a variant defines ------------------------------------------------------------
+    def build(self):
+        """Create the networks (on self.device) and their optimizers."""
+        raise NotImplementedError
+
+    def networks(self):
+        """The trained modules by name (saved in checkpoints)."""
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self):
+        return {"G": self.opt_g, "D": self.opt_d}
+
+    def sample_latent(self, n, labels=None):
+        """The generator's inputs for n samples, as a tuple (z by default, z ~ N(0, I))."""
+        return (self.randn(n, self.config.z_dim),)
+
+    def generate(self, latent):
+        """Images (N, 1, 28, 28) in [-1, 1] from the inputs ``sample_latent`` made."""
+        return self.G(*latent)
+
+    def d_loss(self, real, labels):
+        """The discriminator's loss on a real batch (and fakes it draws itself): (loss, info)."""
+        raise NotImplementedError
+
+    def g_loss(self, n, labels):
+        """The generator's loss on n fresh samples: (loss, info)."""
+        raise NotImplementedError
+
+    def after_d_step(self):
+        """Called after each discriminator update (WGAN clips the critic's weights here)."""
+
+    # -- helpers for variants ---------------------------------------------------------------
+    def randn(self, *shape):
+        return Tensor(random.randn(*shape, device=self.device))
+
+    def random_labels(self, n):
+        return random.randint(0, 10, (n,), device=self.device)
+
+    def fixed_latent(self, n):
+        """The latent batch of the sample grids: for a conditional GAN, rows of equal labels."""
+        labels = None
+        if self.conditional:
+            xp = backend.xp_for(self.device)
+            labels = xp.arange(n, dtype="int64") * 10 // n  # 0,0,...,1,1,...: one digit per row of a 10-row grid
+        return self.sample_latent(n, labels), labels
+
+    def describe(self):
+        """One line per network with its parameter count."""
+        return "\n".join(f"{name}: {m.num_parameters():,} parameters" for name, m in self.networks().items())

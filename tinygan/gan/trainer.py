@@ -1,0 +1,301 @@
+"""The one training loop every GAN variant shares.
+
+Each iteration follows Goodfellow et al.'s algorithm (the seed's version of it): k = n_critic
+times, draw a real batch and update the discriminator on its loss (the recipe draws fresh fakes
+without recording G's graph); then, with the discriminator frozen, draw new noise and update the
+generator. Around that loop the Trainer does everything that is not the paper's: a progress
+line, a metrics log (JSON lines), sample grids of a fixed latent batch, a loss-curve PNG,
+periodic checkpoints, exact resume, and a clean stop on a NaN or infinite loss.
+
+Files in ``out_dir``:
+    checkpoint.npz       networks, optimizers, RNG and data-loader state, step (atomic writes)
+    metrics.jsonl        one JSON object per logged step
+    samples/step_*.png   sample grids; samples.png the latest
+    losses.png           loss curves
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from tinygan import backend, random
+from tinygan.checkpoint import load_checkpoint, save_checkpoint
+from tinygan.tensor import Tensor, no_grad
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the run stopped and its last good checkpoint is intact."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """How long and how visibly to train (the recipe's Config holds the method's own options)."""
+
+    epochs: float = 5.0          # passes over the training set (each critic step takes one batch)
+    steps: int | None = None     # generator steps; overrides epochs when given
+    log_every: int = 50          # steps between progress lines and metrics records
+    sample_every: int = 500      # steps between sample grids (and loss-curve updates)
+    checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end)
+    eval_every: int = 0          # steps between evaluator calls (0: never)
+    grid_size: int = 64          # samples in a grid (a square number)
+
+    def __post_init__(self):
+        for name in ("log_every", "sample_every", "checkpoint_every", "grid_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise ValueError(f"steps: expected a positive integer, got {self.steps!r}")
+        if self.steps is None and not self.epochs > 0:
+            raise ValueError(f"epochs: expected a positive number, got {self.epochs!r}")
+        if self.eval_every < 0:
+            raise ValueError(f"eval_every: expected 0 (never) or a positive integer, got {self.eval_every!r}")
+
+
+def _frozen(modules):
+    """Context: the weights of ``modules`` get no gradient (the seed's `discriminator.trainable = False`).
+    Gradients still flow through these modules to their inputs; only their weight gradients,
+    which the generator step would throw away, are not computed."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+
+    @contextlib.contextmanager
+    def ctx():
+        for p in params:
+            p.requires_grad = False
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad = True
+    return ctx()
+
+
+class Trainer:
+    """Train ``recipe`` on the batches of ``loader``, writing to ``out_dir``.
+
+    ``evaluator``, if given, is called as ``evaluator(recipe)`` every ``eval_every`` steps and
+    returns a dict of numbers that are logged with the losses (the CLI passes the FID and
+    classifier score of tinygan.metrics). ``log`` receives the progress lines.
+    """
+
+    def __init__(self, recipe, loader, out_dir, config=None, evaluator=None, log=None):
+        self.recipe, self.loader = recipe, loader
+        self.out_dir = Path(out_dir)
+        self.config = config or TrainConfig()
+        self.evaluator = evaluator
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        side = int(round(math.sqrt(self.config.grid_size)))
+        if side * side != self.config.grid_size:
+            raise ValueError(f"grid_size: expected a square number, got {self.config.grid_size}")
+        if self.config.steps is not None:
+            self.total_steps = self.config.steps
+        else:
+            self.total_steps = max(1, int(self.config.epochs * len(loader)) // recipe.n_critic)
+        self.step = 0
+        self.elapsed = 0.0
+        self.fixed_latent, self.fixed_labels = recipe.fixed_latent(self.config.grid_size)
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self):
+        return self.out_dir / "checkpoint.npz"
+
+    @property
+    def metrics_path(self):
+        return self.out_dir / "metrics.jsonl"
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _batches(self):
+        while True:
+            yield from self.loader
+
+    def _train_step(self, batches):
+        """One generator step and the n_critic discriminator steps before it; returns the info
+        dicts as detached 0-d tensors (no device-to-host copy here)."""
+        recipe = self.recipe
+        nets = list(recipe.networks().values())
+        opts = recipe.optimizers()
+        info = {}
+        for _ in range(recipe.n_critic):
+            real, labels = next(batches)
+            loss_d, info_d = recipe.d_loss(real, labels)
+            for m in nets:
+                m.zero_grad()
+            loss_d.backward()
+            opts["D"].step()
+            recipe.after_d_step()
+        info.update(info_d)
+        n = real.shape[0]
+        labels = recipe.random_labels(n) if recipe.conditional else None
+        frozen = [recipe.networks()[name] for name in recipe.frozen_in_g_step]
+        with _frozen(frozen):
+            loss_g, info_g = recipe.g_loss(n, labels)
+            for m in nets:
+                m.zero_grad()
+            loss_g.backward()
+        opts["G"].step()
+        info.update(info_g)
+        return info
+
+    def fit(self, resume=False):
+        """Train to ``total_steps`` (continuing from the checkpoint with ``resume``); returns the
+        last logged record."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "samples").mkdir(exist_ok=True)
+        if resume:
+            self._resume()
+        elif self.checkpoint_path.exists():
+            raise FileExistsError(f"{self.checkpoint_path} exists: pass --resume to continue that run, "
+                                  "or choose another --out directory")
+        else:
+            self.metrics_path.write_text("")
+        for m in self.recipe.networks().values():
+            m.train()
+        self.log(f"training {self.recipe.name} for {self.total_steps} steps ({len(self.loader)} batches an epoch, "
+                 f"{self.recipe.n_critic} per step) on {self.recipe.device}; writing to {self.out_dir}")
+        batches = self._batches()
+        sums, count, last = {}, 0, {}
+        t_interval, t_start = time.perf_counter(), time.perf_counter() - self.elapsed
+        while self.step < self.total_steps:
+            info = self._train_step(batches)
+            self.step += 1
+            count += 1
+            for k, v in info.items():
+                sums[k] = sums[k] + v if k in sums else v
+            done = self.step == self.total_steps
+            if self.step % self.config.log_every == 0 or done:
+                now = time.perf_counter()
+                last = self._record({k: float(v.item()) / count for k, v in sums.items()}, count / (now - t_interval),
+                                    now - t_start)
+                sums, count, t_interval = {}, 0, now
+            if self.config.eval_every and (self.step % self.config.eval_every == 0 or done) and self.evaluator:
+                last = self._evaluate(last)
+            if self.step % self.config.sample_every == 0 or done:
+                self.save_samples()
+            if self.step % self.config.checkpoint_every == 0 or done:
+                self.elapsed = time.perf_counter() - t_start
+                self.save_checkpoint()
+        return last
+
+    def _record(self, means, rate, elapsed):
+        bad = {k: v for k, v in means.items() if not math.isfinite(v)}
+        if bad:
+            kept = (f"the last good checkpoint ({self.checkpoint_path}) is intact" if self.checkpoint_path.exists()
+                    else "no checkpoint had been written yet")
+            raise TrainingDiverged(f"step {self.step}: {', '.join(f'{k} = {v}' for k, v in bad.items())}; "
+                                   f"training stopped, {kept}. Lower the learning rate or check the inputs.")
+        epoch = self.loader.epoch + self.loader.batch / len(self.loader)
+        record = {"step": self.step, "epoch": round(epoch, 4), "time": round(elapsed, 2), "it_per_s": round(rate, 3)}
+        record.update({k: round(v, 6) for k, v in means.items()})
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        eta = (self.total_steps - self.step) / rate if rate > 0 else float("inf")
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in means.items())
+        self.log(f"step {self.step}/{self.total_steps}  epoch {epoch:.2f}  {losses}  {rate:.1f} it/s  "
+                 f"ETA {_duration(eta)}")
+        return record
+
+    def _evaluate(self, last):
+        for m in self.recipe.networks().values():
+            m.eval()
+        try:
+            scores = self.evaluator(self.recipe)
+        finally:
+            for m in self.recipe.networks().values():
+                m.train()
+        record = {"step": self.step, **{f"eval/{k}": v for k, v in scores.items()}}
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        self.log(f"step {self.step}: " + "  ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+        return {**last, **record}
+
+    # -- samples -------------------------------------------------------------------------------
+    def sample_grid(self):
+        """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)."""
+        G = self.recipe.G
+        was_training = G.training
+        G.eval()
+        try:
+            with no_grad():
+                return self.recipe.generate(self.fixed_latent).numpy()
+        finally:
+            G.train(was_training)
+
+    def save_samples(self):
+        from tinygan.viz import plot_losses, save_grid
+        images = self.sample_grid()
+        path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
+        save_grid(images, path, title=f"{self.recipe.name}, step {self.step}")
+        save_grid(images, self.out_dir / "samples.png", title=f"{self.recipe.name}, step {self.step}")
+        plot_losses(self.metrics_path, self.out_dir / "losses.png", title=self.recipe.name)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def save_checkpoint(self):
+        for name, m in self.recipe.networks().items():
+            for pname, p in m.named_parameters():
+                if not bool(backend.array_module(p.data).isfinite(p.data).all()):
+                    raise TrainingDiverged(f"step {self.step}: {name}.{pname} holds NaN or inf; not saving over "
+                                           f"the last good checkpoint ({self.checkpoint_path})")
+        meta = {
+            "recipe": self.recipe.name,
+            "config": dataclasses.asdict(self.recipe.config),
+            "train_config": dataclasses.asdict(self.config),
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "elapsed": self.elapsed,
+            "loader": self.loader.state_dict(),
+            "rng": random.get_rng_state(),
+            "device": self.recipe.device,
+        }
+        arrays = {f"fixed_latent_{i}": backend.to_numpy(t.data) for i, t in enumerate(self.fixed_latent)}
+        if self.fixed_labels is not None:
+            arrays["fixed_labels"] = backend.to_numpy(self.fixed_labels)
+        save_checkpoint(self.checkpoint_path, self.recipe.networks(), self.recipe.optimizers(), meta, arrays)
+
+    def _resume(self):
+        if not self.checkpoint_path.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {self.checkpoint_path}")
+        meta, arrays = load_checkpoint(self.checkpoint_path, self.recipe.networks(), self.recipe.optimizers())
+        if meta.get("recipe") != self.recipe.name:
+            raise ValueError(f"--resume: {self.checkpoint_path} is a {meta.get('recipe')} run, not {self.recipe.name}")
+        self.step = int(meta["step"])
+        self.elapsed = float(meta.get("elapsed", 0.0))
+        self.loader.load_state_dict(meta["loader"])
+        random.set_rng_state(meta["rng"])
+        latent = []
+        while f"fixed_latent_{len(latent)}" in arrays:
+            a = arrays[f"fixed_latent_{len(latent)}"]
+            latent.append(Tensor(backend.to_device(a, self.recipe.device)))
+        self.fixed_latent = tuple(latent)
+        if "fixed_labels" in arrays:
+            self.fixed_labels = backend.to_device(arrays["fixed_labels"], self.recipe.device)
+        self._truncate_metrics()
+        self.log(f"resumed from {self.checkpoint_path} at step {self.step}")
+
+    def _truncate_metrics(self):
+        """Drop records logged after the checkpoint: the resumed run logs those steps again."""
+        if not self.metrics_path.exists():
+            return
+        kept = [line for line in self.metrics_path.read_text().splitlines()
+                if line.strip() and json.loads(line)["step"] <= self.step]
+        tmp = self.metrics_path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, self.metrics_path)
+
+
+def _duration(seconds):
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged"]
