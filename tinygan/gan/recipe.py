@@ -90,7 +90,8 @@ class Recipe:
         labels = None
         if self.conditional:
             xp = backend.xp_for(self.device)
-            labels = xp.arange(n, dtype="int64") * 10 // n  # 0,0,...,1,1,...: one digit per row of a 10-row grid
+            side = max(1, int(round(n ** 0.5)))
+            labels = (xp.arange(n, dtype="int64") // side) % 10  # one digit per row of the square grid
         return self.sample_latent(n, labels), labels
 
     def describe(self):
