@@ -5,12 +5,17 @@ up-samples), batch-norm in both networks (not on G's output or D's input), no hi
 layers, ReLU in G with tanh at its output, LeakyReLU(0.2) in D; Adam(2e-4, beta1 = 0.5) and
 weights drawn from N(0, 0.02).
 
-Generator, ``generator="upsample"`` (the seed's Keras model, the default):
+Generator, ``generator="upsample"`` (the seed's Keras model):
     z -> Dense 128*7*7 + ReLU -> reshape -> UpSampling2D -> Conv 3x3 128 -> BN -> ReLU
       -> UpSampling2D -> Conv 3x3 64 -> BN -> ReLU -> Conv 3x3 1 -> tanh
-Generator, ``generator="transposed"`` (the paper's fractionally-strided convolutions):
+Generator, ``generator="transposed"`` (the paper's fractionally-strided convolutions, the default):
     z -> Dense 128*7*7 -> reshape -> BN -> ReLU -> ConvT(128, 64, 4, 2, 1) -> BN -> ReLU
       -> ConvT(64, 1, 4, 2, 1) -> tanh
+The seed's form costs about 11 GFLOP per generator forward pass at batch 64 (its 3x3
+convolutions run at 14x14 and 28x28 with 128 channels), four times the transposed form: about
+1 s per training step on a 2-core CPU against 0.2 s. The transposed form is the default so that
+`tinygan train dcgan` shows digits within minutes; `--generator upsample` trains the seed's.
+
 Discriminator (both): Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(64, 128, 4, 2, 1) -> BN
     -> LeakyReLU(0.2) -> flatten -> Dense 1 (a logit; the only dense layer is the read-out).
 """
@@ -30,7 +35,7 @@ from tinygan.tensor import no_grad
 
 @dataclasses.dataclass
 class DCGANConfig(RecipeConfig):
-    generator: str = "upsample"   # upsample (the seed's) | transposed (the paper's)
+    generator: str = "transposed"  # transposed (the paper's) | upsample (the seed's)
     bn_momentum: float = 0.2      # Keras momentum 0.8
 
     def __post_init__(self):

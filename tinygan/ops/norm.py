@@ -10,13 +10,22 @@ written with Tensor ops on ``xhat`` (the output, a node of the graph) and ``inv_
 ``create_graph`` inv_std is recomputed from x with differentiable ops, so the formula carries
 its full dependence on x and second derivatives are exact; otherwise the saved array is used.
 Batch-norm and layer-norm differ only in the axes and in the shape of the affine weight.
+
+Batch-norm in training has its affine step fused in (``BatchNorm``): y = xhat * w + b with
+
+    db = sum(gy),   dw = sum(gy * xhat),   dx = w * inv_std * (gy - db / M - xhat * dw / M),
+
+M the number of values per channel. The sums that the weight and bias gradients need are
+exactly the two means of the closed form, so they are computed once, and the activations are
+walked a few times fewer than by normalize, multiply and add as three ops.
 """
 
 from __future__ import annotations
 
 from tinygan import backend
 from tinygan.ops._util import as_tensor
-from tinygan.ops.reduce import mean, var
+from tinygan.ops.reduce import mean, sum, var
+from tinygan.ops.shape import reshape
 from tinygan.tensor import Function, is_grad_enabled, wrap
 
 
@@ -42,6 +51,40 @@ class Normalize(Function):
         return inv_std * (gy - mean(gy, self.axes, keepdims=True) - xhat * mean(gy * xhat, self.axes, keepdims=True))
 
 
+class BatchNorm(Function):
+    """Training-mode batch-norm with its affine step: inputs x, weight (C,), bias (C,)."""
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = axes, eps
+
+    def forward(self, x, w, b):
+        xp = backend.array_module(x)
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        self.mean = mu = x.mean(axis=self.axes, keepdims=True)
+        xhat = x - mu
+        v = xp.mean(xhat * xhat, axis=self.axes, keepdims=True)
+        self.inv_std = 1.0 / xp.sqrt(v + self.eps)
+        xhat *= self.inv_std
+        self.xhat = xhat
+        y = xhat * w.reshape(shape)
+        y += b.reshape(shape)
+        return y
+
+    def backward(self, gy):
+        x, w, _ = self.inputs
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        if is_grad_enabled():  # create_graph: xhat and inv_std as differentiable functions of x
+            xhat = normalize(x, self.axes, self.eps)
+            inv_std = (var(x, self.axes, keepdims=True) + self.eps) ** -0.5
+        else:
+            xhat, inv_std = wrap(self.xhat), wrap(self.inv_std)
+        inv_m = 1.0 / (x.size // x.shape[1])
+        gb = sum(gy, self.axes)
+        gw = sum(gy * xhat, self.axes)
+        gx = (reshape(w, shape) * inv_std) * (gy - reshape(gb, shape) * inv_m - xhat * (reshape(gw, shape) * inv_m))
+        return gx, gw, gb
+
+
 def normalize(x, axes, eps=1e-5):
     """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance)."""
     x = as_tensor(x)
@@ -60,9 +103,14 @@ def batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, t
     x = as_tensor(x)
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    fused = training and weight is not None and bias is not None
     if training:
-        fn = Normalize(axes, float(eps))
-        y = fn(x)
+        if fused:
+            fn = BatchNorm(axes, float(eps))
+            y = fn(x, weight, bias)
+        else:
+            fn = Normalize(axes, float(eps))
+            y = fn(x)
         if running_mean is not None:
             n = x.size // x.shape[1]
             batch_mean = fn.mean.reshape(-1)
@@ -77,6 +125,8 @@ def batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, t
         xp = backend.array_module(x.data)
         inv_std = 1.0 / xp.sqrt(running_var + eps)
         y = (x - wrap(running_mean.reshape(shape))) * wrap(inv_std.reshape(shape))
+    if fused:
+        return y  # the affine step is already in
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:

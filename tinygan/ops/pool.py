@@ -1,15 +1,19 @@
-"""Pooling and nearest-neighbour up-sampling, built from differentiable shape ops.
+"""Pooling and nearest-neighbour up-sampling.
 
-Each is a short composition of getitem, stack, reshape, broadcast and reductions, so its
+The poolings are short compositions of getitem, stack, reshape and reductions, so their
 backward (and the backward of that) comes from those ops without new derivative code.
+Up-sampling is a pair of Functions, repeat and block-sum, each the other's backward: written
+as strided copies and adds, they avoid NumPy's slow reductions over tiny strided axes.
 """
 
 from __future__ import annotations
 
+from tinygan import backend
 from tinygan.ops._util import as_tensor
 from tinygan.ops.conv import _pair, conv_output_size
-from tinygan.ops.reduce import broadcast_to, max, mean
+from tinygan.ops.reduce import max, mean
 from tinygan.ops.shape import getitem, pad, reshape, stack
+from tinygan.tensor import Function, _axis_order
 
 
 def _check4d(x, name):
@@ -68,12 +72,56 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     return max(stack(slices, axis=-1), axis=-1)
 
 
+def _empty_in_order_of(x, shape):
+    """An empty array of ``shape`` whose memory order follows ``x``'s (so that the channels-first,
+    batch-innermost activations of the convolutions keep their layout through this op)."""
+    xp = backend.array_module(x)
+    order = _axis_order(x)
+    return xp.empty(tuple(shape[a] for a in order), dtype=x.dtype).transpose(tuple(order.index(a) for a in range(4)))
+
+
+class UpsampleNearest(Function):
+    """y[:, :, i*s + a, j*t + b] = x[:, :, i, j]: each pixel repeated s x t times.
+    The gradient sums each s x t block (``BlockSum``); the two are each other's backward."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, x):
+        (s, t), (n, c, h, w) = self.scale, x.shape
+        y = _empty_in_order_of(x, (n, c, h * s, w * t))
+        for a in range(s):
+            for b in range(t):
+                y[:, :, a::s, b::t] = x
+        return y
+
+    def backward(self, gy):
+        return BlockSum(self.scale)(gy)
+
+
+class BlockSum(Function):
+    """y[:, :, i, j] = sum of x over the block [i*s:(i+1)*s, j*t:(j+1)*t] (nearest up-sampling's adjoint)."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, x):
+        s, t = self.scale
+        y = x[:, :, 0::s, 0::t].copy(order="K")
+        for a in range(s):
+            for b in range(t):
+                if a or b:
+                    y += x[:, :, a::s, b::t]
+        return y
+
+    def backward(self, gy):
+        return UpsampleNearest(self.scale)(gy)
+
+
 def upsample_nearest(x, scale_factor=2):
     """Repeat every pixel scale x scale times (Keras' UpSampling2D, PyTorch's nearest mode)."""
     x = _check4d(x, "upsample_nearest")
     sh, sw = _pair(scale_factor, "scale_factor")
     if sh < 1 or sw < 1:
         raise ValueError(f"upsample_nearest: scale_factor must be a positive integer, got {scale_factor}")
-    n, c, h, w = x.shape
-    grid = broadcast_to(reshape(x, (n, c, h, 1, w, 1)), (n, c, h, sh, w, sw))
-    return reshape(grid, (n, c, h * sh, w * sw))
+    return UpsampleNearest((sh, sw))(x)
