@@ -101,8 +101,7 @@ class ConditionalGAN(Recipe):
         return self.randn(n, self.config.z_dim), labels if isinstance(labels, Tensor) else Tensor(labels)
 
     def d_loss(self, real, labels):
-        with no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0], labels))
+        fake = self.draw_fakes(real.shape[0], labels)
         real_logits, fake_logits = self.D(real, labels), self.D(fake, labels)
         loss = losses.d_loss_bce(real_logits, fake_logits)
         return loss, {"d_loss": loss.detach(), "D(x)": mean(sigmoid(real_logits)).detach(),

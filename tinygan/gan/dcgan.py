@@ -25,20 +25,17 @@ from __future__ import annotations
 import dataclasses
 
 from tinygan import nn
-from tinygan.gan import losses
-from tinygan.gan.recipe import Recipe, RecipeConfig
+from tinygan.gan.vanilla import VanillaConfig, VanillaGAN
 from tinygan.nn.init import dcgan_init_
-from tinygan.ops import mean, sigmoid
 from tinygan.optim import Adam
-from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
-class DCGANConfig(RecipeConfig):
+class DCGANConfig(VanillaConfig):
     generator: str = "transposed"  # transposed (the paper's) | upsample (the seed's)
-    bn_momentum: float = 0.2      # Keras momentum 0.8
 
     def __post_init__(self):
+        super().__post_init__()
         if self.generator not in ("upsample", "transposed"):
             raise ValueError(f"generator: expected 'upsample' or 'transposed', got {self.generator!r}")
 
@@ -66,7 +63,10 @@ def conv_discriminator(in_channels=1, bn_momentum=0.2, out_features=1):
         nn.Flatten(), nn.Linear(128 * 7 * 7, out_features))
 
 
-class DCGAN(Recipe):
+class DCGAN(VanillaGAN):
+    """The vanilla GAN's game (its d_loss and g_loss, the generator cost selectable) with the
+    paper's convolutional networks."""
+
     name = "dcgan"
     paper = "Radford, Metz & Chintala 2015, Unsupervised Representation Learning with DCGANs (arXiv:1511.06434)"
     Config = DCGANConfig
@@ -78,15 +78,3 @@ class DCGAN(Recipe):
         self.D = conv_discriminator(bn_momentum=c.bn_momentum).to(self.device).apply(dcgan_init_)
         self.opt_g = Adam(self.G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
-
-    def d_loss(self, real, labels):
-        with no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]))
-        real_logits, fake_logits = self.D(real), self.D(fake)
-        loss = losses.d_loss_bce(real_logits, fake_logits)
-        return loss, {"d_loss": loss.detach(), "D(x)": mean(sigmoid(real_logits)).detach(),
-                      "D(G(z))": mean(sigmoid(fake_logits)).detach()}
-
-    def g_loss(self, n, labels):
-        loss = losses.g_loss_nonsaturating(self.D(self.generate(self.sample_latent(n))))
-        return loss, {"g_loss": loss.detach()}

@@ -34,7 +34,6 @@ from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import mean
 from tinygan.optim import Adam
-from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
@@ -66,8 +65,7 @@ class LSGAN(Recipe):
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
 
     def d_loss(self, real, labels):
-        with no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]))
+        fake = self.draw_fakes(real.shape[0])
         real_out, fake_out = self.D(real), self.D(fake)
         loss = losses.d_loss_lsgan(real_out, fake_out, a=self.config.a, b=self.config.b)
         return loss, {"d_loss": loss.detach(), "D(x)": mean(real_out).detach(), "D(G(z))": mean(fake_out).detach()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from tinygan import backend, random
-from tinygan.tensor import Tensor
+from tinygan.tensor import Tensor, no_grad
 
 
 @dataclasses.dataclass
@@ -79,6 +79,12 @@ class Recipe:
         """Called after each discriminator update (WGAN clips the critic's weights here)."""
 
     # -- helpers for variants ---------------------------------------------------------------
+    def draw_fakes(self, n, labels=None):
+        """n generated images for a discriminator step, without recording G's graph: the
+        discriminator's loss does not train G, so its backward has no reason to go there."""
+        with no_grad():
+            return self.generate(self.sample_latent(n, labels))
+
     def randn(self, *shape):
         return Tensor(random.randn(*shape, device=self.device))
 

@@ -22,7 +22,6 @@ from tinygan.gan import losses
 from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.ops import mean, sigmoid
 from tinygan.optim import Adam
-from tinygan.tensor import no_grad
 
 G_COSTS = {
     "minimax": losses.g_loss_minimax,
@@ -69,8 +68,7 @@ class VanillaGAN(Recipe):
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
 
     def d_loss(self, real, labels):
-        with no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]))
+        fake = self.draw_fakes(real.shape[0])
         real_logits, fake_logits = self.D(real), self.D(fake)
         loss = losses.d_loss_bce(real_logits, fake_logits)
         return loss, {"d_loss": loss.detach(), "D(x)": mean(sigmoid(real_logits)).detach(),

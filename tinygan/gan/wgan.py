@@ -31,7 +31,6 @@ from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import mean
 from tinygan.optim import RMSprop
-from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
@@ -63,8 +62,7 @@ class WGAN(Recipe):
         self.after_d_step()  # the critic starts inside the clipping box too
 
     def d_loss(self, real, labels):
-        with no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]))
+        fake = self.draw_fakes(real.shape[0])
         real_out, fake_out = self.D(real), self.D(fake)
         loss = losses.d_loss_wasserstein(real_out, fake_out)
         return loss, {"d_loss": loss.detach(), "wasserstein": -loss.detach(),

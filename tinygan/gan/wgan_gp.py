@@ -34,7 +34,6 @@ from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import mean
 from tinygan.optim import Adam
-from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
@@ -72,8 +71,7 @@ class WGANGP(Recipe):
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
 
     def d_loss(self, real, labels):
-        with no_grad():
-            fake = self.generate(self.sample_latent(real.shape[0]))
+        fake = self.draw_fakes(real.shape[0])
         real_out, fake_out = self.D(real), self.D(fake)
         w_loss = losses.d_loss_wasserstein(real_out, fake_out)
         gp = losses.gradient_penalty(self.D, real, fake)
