@@ -26,4 +26,10 @@ train lsgan          lsgan   --epochs 2
 train wgan_gp        wgan_gp --epochs 5
 train wgan           wgan    --epochs 10 --eval-every 100 --eval-samples 1000
 train dcgan_upsample dcgan   --epochs 1 --generator upsample
+# The README links each row's grid from docs/: refresh them from these runs.
+mkdir -p docs
+for run in "$RUNS"/*/; do
+    name=$(basename "$run")
+    if [ -f "$run/eval.json" ]; then cp "$run/samples.png" "docs/samples_$name.png"; fi
+done
 python scripts/results_table.py "$RUNS"
