@@ -9,8 +9,6 @@ looks up its builders), so that the whole file stays within about a minute on a 
 """
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,16 +20,14 @@ from tinygan.gan import TrainConfig, Trainer, get_recipe
 from tinygan.gan import cgan, infogan, lsgan, wgan, wgan_gp
 from tinygan.viz import read_metrics
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
+pytestmark = pytest.mark.usefixtures("mnist_root")  # every test trains on the real MNIST
 QUIET = dict(log=lambda line: None)
 VARIANTS = ["cgan", "wgan", "wgan_gp", "lsgan", "infogan"]
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    images, labels = load_mnist("train", root=DATA)
+def mnist(mnist_root):
+    images, labels = load_mnist("train", root=mnist_root)
     idx = np.random.default_rng(0).choice(len(images), 512, replace=False)
     return images[idx], labels[idx]
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,15 +22,12 @@ from tinygan.gan.dcgan import DCGAN, DCGANConfig
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.tensor import Tensor, no_grad
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
-needs_mnist = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
 QUIET = dict(log=lambda line: None)
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    return load_mnist("train", root=DATA)
+def mnist(mnist_root):
+    return load_mnist("train", root=mnist_root)
 
 
 def subset(mnist, n, seed=0):
@@ -65,7 +61,6 @@ def distance_to_data(recipe, real_mean, n=256):
     return abs(fake.mean() - real_mean), fake
 
 
-@needs_mnist
 def test_dcgan_smoke_run_on_real_mnist(mnist, tmp_path, device):
     """A few hundred steps of DCGAN on real MNIST: the discriminator learned to separate, the
     samples moved away from noise towards the data's statistics, and the files were written."""
@@ -203,11 +198,10 @@ def _cli(args, env, **kwargs):
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-@needs_mnist
-def test_resume_after_the_process_is_killed(tmp_path):
+def test_resume_after_the_process_is_killed(tmp_path, mnist_root):
     """Kill a real `tinygan train` run with SIGKILL after its first checkpoint, resume it, and
     get bit for bit the weights of a run that was never interrupted."""
-    env = dict(os.environ, TINYGAN_DATA=str(DATA))
+    env = dict(os.environ, TINYGAN_DATA=str(mnist_root))
     args = ["train", "vanilla", "--steps", "60", "--batch-size", "16", "--checkpoint-every", "20",
             "--log-every", "10", "--sample-every", "60", "--seed", "3"]
     straight = _cli(args + ["--out", str(tmp_path / "straight")], env)
