@@ -162,9 +162,11 @@ def test_wgan_gp_learns_with_a_finite_nonzero_penalty(tiny, mnist, tmp_path):
 def test_lsgan_discriminator_loss_falls(tiny, mnist, tmp_path):
     recipe = get_recipe("lsgan")()
     assert recipe.config.z_dim == 96
-    records = train(recipe, mnist, tmp_path, steps=10, log_every=2)
-    assert records[-1]["d_loss"] < records[0]["d_loss"] - 0.01, [r["d_loss"] for r in records]
-    assert records[-1]["D(x)"] > records[-1]["D(G(z))"]
+    # 20 steps: the loss falls by 0.08-0.19 over seeds 0-4 (by only 0.011-0.019 in the first 10,
+    # too close to any threshold for a test that must pass on every machine's rounding)
+    records = train(recipe, mnist, tmp_path, steps=20, log_every=2)
+    assert records[-1]["d_loss"] < records[0]["d_loss"] - 0.03, [r["d_loss"] for r in records]
+    assert records[-1]["D(x)"] > records[-1]["D(G(z))"] + 0.02, records[-1]
 
 
 def test_infogan_categorical_code_becomes_readable(tiny, mnist, tmp_path):
