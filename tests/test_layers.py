@@ -83,6 +83,14 @@ CASES = [
     Case("convT_s2_d2", lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1, dilation=2), (1, 2, 3, 3)),
     Case("convT_rect", lambda: nn.ConvTranspose2d(1, 2, (3, 2), stride=(2, 3), padding=(1, 0),
                                                   output_padding=(1, 2)), (2, 1, 3, 2), second=True),
+    # output_padding >= stride (legal below the dilation): the input gradient must be cropped
+    Case("convT_op1_s1_d2", lambda: nn.ConvTranspose2d(3, 2, 3, stride=1, padding=1, output_padding=1, dilation=2),
+         (2, 3, 5, 6), second=True),
+    Case("convT_op2_s2_d3", lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=2, dilation=3),
+         (1, 2, 3, 4), second=True),
+    Case("convT_op_ge_s_16ch", lambda: nn.ConvTranspose2d(2, 16, 2, stride=(1, 2), padding=(0, 1),
+                                                          output_padding=(2, 2), dilation=(3, 3)), (1, 2, 2, 3),
+         second=True),
     Case("bn1d_2d", lambda: nn.BatchNorm1d(3), (5, 3), second=True, prepare=_bn_prepare),
     Case("bn1d_3d", lambda: nn.BatchNorm1d(3), (4, 3, 2), second=True, prepare=_bn_prepare),
     Case("bn2d", lambda: nn.BatchNorm2d(3), (2, 3, 3, 3), second=True, prepare=_bn_prepare),
@@ -305,6 +313,9 @@ CONVT_CONFIGS = [
     ((1, 1, 5, 3), 2, (2, 2), (1, 2), (0, 1), (1, 0), (2, 2)),   # output_padding < dilation
     ((1, 2, 2, 3), 2, (5, 3), (3, 2), (2, 1), (0, 1), (1, 1)),
     ((1, 3, 3, 2), 16, (3, 3), (2, 2), (1, 1), (1, 0), (1, 1)),  # 16 output channels: the fused path
+    ((2, 3, 5, 6), 2, (3, 3), (1, 1), (1, 1), (1, 1), (2, 2)),   # output_padding >= stride (< dilation)
+    ((1, 2, 3, 4), 2, (3, 3), (2, 2), (0, 0), (2, 2), (3, 3)),
+    ((1, 2, 4, 3), 16, (2, 3), (1, 2), (0, 1), (2, 2), (3, 3)),  # ... and the fused path
 ]
 
 
@@ -322,6 +333,46 @@ def test_conv_transpose2d_matches_naive_loops_and_pytorch_size(cfg, bias, device
     assert y.shape == (n, o) + expected_hw
     expected = naive_conv_transpose2d(x, to_np(layer.weight), to_np(layer.bias) if bias else None, s, p, d, op)
     np.testing.assert_allclose(to_np(y), expected, rtol=1e-12, atol=1e-12)
+
+
+def naive_conv_transpose2d_grads(x, w, gy, stride, padding, dilation):
+    """The gradients of <conv_transpose2d(x, w), gy>, by the loop of ``naive_conv_transpose2d``:
+    input pixel (i, j) met output pixel (i s - pad + p d, j s - pad + q d) through w[c, o, p, q]."""
+    n, c, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    oh, ow = gy.shape[2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    gx, gw = np.zeros_like(x), np.zeros_like(w)
+    for ni in range(n):
+        for ci in range(c):
+            for i in range(h):
+                for j in range(wd):
+                    for oi in range(o):
+                        for p in range(kh):
+                            for q in range(kw):
+                                r, s = i * sh - ph + p * dh, j * sw - pw + q * dw
+                                if 0 <= r < oh and 0 <= s < ow:
+                                    gx[ni, ci, i, j] += gy[ni, oi, r, s] * w[ci, oi, p, q]
+                                    gw[ci, oi, p, q] += gy[ni, oi, r, s] * x[ni, ci, i, j]
+    return gx, gw
+
+
+@pytest.mark.parametrize("cfg", CONVT_CONFIGS, ids=[f"convT{i}" for i in range(len(CONVT_CONFIGS))])
+def test_conv_transpose2d_gradients_match_naive_loops(cfg, device, rng):
+    """Both gradients of a transposed convolution, also where output_padding >= stride: there the
+    adjoint convolution has more positions than the input has pixels, and the input gradient must
+    keep the input's shape (it used to come out one stride too large and fail to reshape)."""
+    in_shape, o, k, s, p, op, d = cfg
+    layer = nn.ConvTranspose2d(in_shape[1], o, k, stride=s, padding=p, output_padding=op, dilation=d,
+                               bias=False).to(device).double()
+    x = tensor(rng.standard_normal(in_shape), device, requires_grad=True)
+    y = layer(x)
+    gy = rng.standard_normal(y.shape)
+    (y * tensor(gy, device)).sum().backward()
+    gx, gw = naive_conv_transpose2d_grads(to_np(x), to_np(layer.weight), gy, s, p, d)
+    assert x.grad.shape == x.shape
+    np.testing.assert_allclose(to_np(x.grad), gx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_np(layer.weight.grad), gw, rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------------------------

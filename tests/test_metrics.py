@@ -6,8 +6,6 @@ No training here: the classifier's weights ship with the package (scripts/train_
 
 import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +14,6 @@ import tinygan
 from tinygan import Tensor, random as tg_random
 from tinygan.metrics import classifier, evaluate, fid, scores
 
-REAL_MNIST = Path(os.environ.get("TINYGAN_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
-needs_mnist = pytest.mark.skipif(not REAL_MNIST.is_dir(), reason=f"no MNIST files at {REAL_MNIST} (set TINYGAN_DATA)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -199,12 +195,11 @@ def test_shipped_weights_load_without_pickle_and_carry_the_real_statistics():
 
 
 @pytest.fixture(scope="module")
-def mnist_test():
+def mnist_test(mnist_root):
     from tinygan.data import load_mnist
-    return load_mnist("test", root=REAL_MNIST)
+    return load_mnist("test", root=mnist_root)
 
 
-@needs_mnist
 def test_shipped_classifier_reaches_99_percent_on_the_mnist_test_set(mnist_test):
     images, labels = mnist_test
     feats, probs = classifier.features_and_probs(images)
@@ -215,7 +210,6 @@ def test_shipped_classifier_reaches_99_percent_on_the_mnist_test_set(mnist_test)
     assert np.allclose(sigma, shipped_sigma, rtol=1e-4, atol=1e-6)
 
 
-@needs_mnist
 def test_fid_grows_with_noise(mnist_test):
     images = mnist_test[0][:600].astype(np.float32) / 127.5 - 1.0
     reference = classifier.features_and_probs(images[:300])[0]

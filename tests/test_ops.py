@@ -25,6 +25,14 @@ def _np_softplus(x):
     return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
 
 
+def _naive_dot(a, b):
+    """sum_i a_i b_i, a 0-d array of the operands' dtype."""
+    acc = a.dtype.type(0)
+    for ai, bi in zip(a, b):
+        acc += ai * bi
+    return np.asarray(acc)
+
+
 def _np_lrelu(x, s):
     return np.where(x > 0, x, s * x)
 
@@ -53,6 +61,8 @@ CASES = [
     ("abs", tg.abs, np.abs, [(3, 4)], "nonzero", False),
     ("clip", lambda a: tg.clip(a, -0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5), [(4, 5)], "off_clip", False),
     ("clip_low", lambda a: tg.clip(a, low=0.2), lambda a: np.maximum(a, 0.2), [(4, 5)], "off_clip", False),
+    ("clip_numpy_bounds", lambda a: tg.clip(a, np.float64(-0.5), np.float64(0.5)),
+     lambda a: np.clip(a, a.dtype.type(-0.5), a.dtype.type(0.5)), [(4, 5)], "off_clip", False),
     ("maximum", tg.maximum, np.maximum, [(3, 4), (3, 4)], "any", False),
     ("minimum_broadcast", tg.minimum, np.minimum, [(3, 4), (4,)], "any", False),
     ("where", lambda a, b: tg.where(np.arange(12).reshape(3, 4) % 3 == 0, a, b),
@@ -73,6 +83,9 @@ CASES = [
     ("matmul_broadcast", tg.matmul, np.matmul, [(2, 3, 4), (4, 5)], "any", True),
     ("matmul_vector", tg.matmul, np.matmul, [(3, 4), (4,)], "any", True),
     ("vector_matmul", tg.matmul, np.matmul, [(4,), (4, 2)], "any", True),
+    ("vector_matmul_batched", tg.matmul, np.matmul, [(4,), (3, 4, 2)], "any", True),
+    ("dot", tg.matmul, lambda a, b: _naive_dot(a, b), [(4,), (4,)], "any", True),
+    ("dot_1", tg.matmul, lambda a, b: _naive_dot(a, b), [(1,), (1,)], "any", True),
     ("sum_all", lambda a: a.sum(), lambda a: a.sum(), [(3, 4)], "any", False),
     ("sum_axis", lambda a: a.sum(axis=1), lambda a: a.sum(axis=1), [(2, 3, 4)], "any", False),
     ("sum_axes_keepdims", lambda a: a.sum(axis=(0, 2), keepdims=True),
@@ -207,3 +220,112 @@ def test_maximum_splits_ties():
 def test_bad_arguments_give_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# ----------------------------------------------------------------------------------------------
+# Values where a formula breaks down (each was once wrong)
+# ----------------------------------------------------------------------------------------------
+
+POW_AT_ZERO = [  # c, d/dx x^c, d2/dx2 x^c (closed forms)
+    (0, lambda x: np.zeros_like(x), lambda x: np.zeros_like(x)),
+    (1, lambda x: np.ones_like(x), lambda x: np.zeros_like(x)),
+    (2, lambda x: 2 * x, lambda x: np.full_like(x, 2.0)),
+]
+
+
+@pytest.mark.parametrize("c, d1, d2", POW_AT_ZERO, ids=[f"x**{c[0]}" for c in POW_AT_ZERO])
+def test_pow_derivatives_at_zero(c, d1, d2, device):
+    """c x^(c-1) is 0 * inf = NaN at x = 0 for c = 0 (and, one order up, for c = 1); the
+    derivatives are 0 there."""
+    x_np = np.array([0.0, 0.0, 1.5, -0.8])
+    x = tensor(x_np, device, requires_grad=True)
+    (g,) = tg.grad((x ** c).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(to_np(g), d1(x_np))
+    if g.requires_grad:  # x^0 has a constant derivative: nothing to differentiate again
+        (gg,) = tg.grad(g.sum(), [x], allow_unused=True)
+        gg = np.zeros_like(x_np) if gg is None else to_np(gg)
+    else:
+        gg = np.zeros_like(x_np)
+    np.testing.assert_array_equal(gg, d2(x_np))
+    assert gradcheck(lambda a: a ** c, [tensor(x_np, device, requires_grad=True)])
+    assert gradgradcheck(lambda a: a ** c, [tensor(x_np, device, requires_grad=True)])
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_dot_of_two_vectors(n, device, rng):
+    """vector @ vector is the 0-d dot product (also for n = 1); d/da = b, d/db = a."""
+    a_np, b_np = rng.standard_normal(n), rng.standard_normal(n)
+    a, b = tensor(a_np, device, requires_grad=True), tensor(b_np, device, requires_grad=True)
+    y = a @ b
+    assert y.shape == ()
+    assert abs(y.item() - float(_naive_dot(a_np, b_np))) <= 1e-12
+    y.backward()
+    np.testing.assert_array_equal(to_np(a.grad), b_np)
+    np.testing.assert_array_equal(to_np(b.grad), a_np)
+
+
+def test_clip_with_numpy_float64_bounds_keeps_float32(device):
+    """NumPy 2 turns a float32 array clipped by np.float64 bounds into float64; the bounds take
+    the tensor's dtype instead, and the backward (once a dtype error) works."""
+    x_np = np.array([-2.0, -0.3, 0.0, 0.4, 3.0], dtype=np.float32)
+    x = tensor(x_np, device, requires_grad=True)
+    y = tg.clip(x, np.float64(-0.5), np.float64(0.5))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(to_np(y), np.array([-0.5, -0.3, 0.0, 0.4, 0.5], dtype=np.float32))
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(to_np(x.grad), np.array([0.0, -0.6, 0.0, 0.8, 0.0], dtype=np.float32))
+
+
+def _sigmoid_reference(x):
+    """sigmoid of each element, exactly rounded: 1 / (1 + e^-x) in 60-digit decimal arithmetic.
+    Beyond |x| = 1000 the value is within 1e-434 of 0 or 1, so x is clamped there (the rounded
+    result is the same)."""
+    from decimal import Decimal, localcontext
+    out = np.empty(x.shape, dtype=np.float64)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for i, v in enumerate(np.clip(x.astype(np.float64), -1000.0, 1000.0)):
+            out[i] = float(1 / (1 + (-Decimal(float(v))).exp()))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_relative_error_over_the_whole_float_range(dtype, device):
+    """A few ulps of relative error from the largest negative float to the largest positive one.
+    The form (1 + tanh(x/2)) / 2 cancels on the negative tail: in float32 it returned 0 for
+    x <= -20 (true value 2.06e-9) and was 2.6% off at -15."""
+    info = np.finfo(dtype)
+    magnitudes = np.geomspace(float(info.tiny), float(info.max) / 2, 2001).tolist() + [float(info.max)]
+    lim = np.log(float(info.max))  # where e^-|x| underflows: both tails in steps of ~0.1
+    steps = np.linspace(-1.2 * lim, 1.2 * lim, 20 * int(lim) + 1)
+    x = np.concatenate([-np.array(magnitudes), [0.0], magnitudes, steps, [-np.inf, np.inf]]).astype(dtype)
+    ref = _sigmoid_reference(x)
+    y = to_np(tg.sigmoid(tensor(x, device)))
+    assert y.dtype == dtype
+    # relative to the value where it is a normal float; below that, within its underflow step
+    ref_rounded = ref.astype(dtype).astype(np.float64)
+    err = np.abs(y.astype(np.float64) - ref)
+    bound = 4 * float(info.eps) * ref + float(info.smallest_subnormal)
+    worst = np.argmax(err / bound)
+    assert (err <= bound).all(), f"sigmoid({x[worst]!r}) = {y[worst]!r}, expected {ref[worst]!r}"
+    # the tail that used to be lost: e^x to a few ulps for -80 < x < -20 (float32 too)
+    tail = (x < -20) & (x > -80)
+    assert tail.sum() > 500
+    np.testing.assert_allclose(y[tail], ref_rounded[tail], rtol=4 * float(info.eps), atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_of_sigmoid_is_finite_on_the_negative_tail(dtype, device):
+    """log(sigmoid(x)) = x - log1p(e^x) and d/dx = 1 - sigmoid(x) = 1 / (1 + e^x): finite and
+    precise where sigmoid(x) is a normal float (it was -inf with a NaN gradient from x = -20 on
+    in float32)."""
+    lowest = -80.0 if dtype == np.float32 else -700.0
+    x_np = np.linspace(lowest, -20.0, 31).astype(dtype)
+    x = tensor(x_np, device, requires_grad=True)
+    y = tg.log(tg.sigmoid(x))
+    y.sum().backward()
+    x64 = x_np.astype(np.float64)
+    tol = 8 * float(np.finfo(dtype).eps)
+    np.testing.assert_allclose(to_np(y), x64 - np.log1p(np.exp(x64)), rtol=tol, atol=0)
+    np.testing.assert_allclose(to_np(x.grad), 1.0 / (1.0 + np.exp(x64)), rtol=tol, atol=0)

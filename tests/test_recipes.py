@@ -9,8 +9,6 @@ looks up its builders), so that the whole file stays within about a minute on a 
 """
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,16 +20,14 @@ from tinygan.gan import TrainConfig, Trainer, get_recipe
 from tinygan.gan import cgan, infogan, lsgan, wgan, wgan_gp
 from tinygan.viz import read_metrics
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
+pytestmark = pytest.mark.usefixtures("mnist_root")  # every test trains on the real MNIST
 QUIET = dict(log=lambda line: None)
 VARIANTS = ["cgan", "wgan", "wgan_gp", "lsgan", "infogan"]
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    images, labels = load_mnist("train", root=DATA)
+def mnist(mnist_root):
+    images, labels = load_mnist("train", root=mnist_root)
     idx = np.random.default_rng(0).choice(len(images), 512, replace=False)
     return images[idx], labels[idx]
 
@@ -166,9 +162,11 @@ def test_wgan_gp_learns_with_a_finite_nonzero_penalty(tiny, mnist, tmp_path):
 def test_lsgan_discriminator_loss_falls(tiny, mnist, tmp_path):
     recipe = get_recipe("lsgan")()
     assert recipe.config.z_dim == 96
-    records = train(recipe, mnist, tmp_path, steps=10, log_every=2)
-    assert records[-1]["d_loss"] < records[0]["d_loss"] - 0.01, [r["d_loss"] for r in records]
-    assert records[-1]["D(x)"] > records[-1]["D(G(z))"]
+    # 20 steps: the loss falls by 0.08-0.19 over seeds 0-4 (by only 0.011-0.019 in the first 10,
+    # too close to any threshold for a test that must pass on every machine's rounding)
+    records = train(recipe, mnist, tmp_path, steps=20, log_every=2)
+    assert records[-1]["d_loss"] < records[0]["d_loss"] - 0.03, [r["d_loss"] for r in records]
+    assert records[-1]["D(x)"] > records[-1]["D(G(z))"] + 0.02, records[-1]
 
 
 def test_infogan_categorical_code_becomes_readable(tiny, mnist, tmp_path):

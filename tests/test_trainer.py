@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,37 +22,37 @@ from tinygan.gan.dcgan import DCGAN, DCGANConfig
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.tensor import Tensor, no_grad
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
-needs_mnist = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
 QUIET = dict(log=lambda line: None)
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    return load_mnist("train", root=DATA)
+def mnist(mnist_root):
+    return load_mnist("train", root=mnist_root)
 
 
-def subset(mnist, n, seed=0):
+def split(mnist, n_train, n_held_out, seed=0):
+    """``n_train`` images (and labels) to train on, and ``n_held_out`` other images never trained on."""
     images, labels = mnist
-    idx = np.random.default_rng(seed).choice(len(images), n, replace=False)
-    return images[idx], labels[idx]
+    idx = np.random.default_rng(seed).choice(len(images), n_train, replace=False)
+    rest = np.setdiff1d(np.arange(len(images)), idx)
+    held_out = np.random.default_rng(seed + 1).choice(rest, n_held_out, replace=False)
+    return images[idx], labels[idx], images[held_out]
 
 
-def discriminator_scores(recipe, real, n=256):
-    """D's accuracy at telling real images (logit > 0) from fresh fakes (logit < 0), and its
-    cross-entropy on them (log 4 = 1.386 is chance)."""
+def held_out_scores(recipe, held_out, device, batch_size=32):
+    """D's accuracy at telling held-out real images (logit > 0) from fresh fakes (logit < 0), and its
+    cross-entropy on them (log 4 = 1.386 is chance), both scored as D trains: in train mode, on
+    separate real and fake batches of the Trainer's size."""
     from tinygan.gan.losses import d_loss_bce
+    real_logits, fake_logits = [], []
     with no_grad():
-        for m in recipe.networks().values():
-            m.eval()
-        fake = recipe.generate(recipe.sample_latent(n))
-        real_logits, fake_logits = recipe.D(real), recipe.D(fake)
-        acc = ((real_logits.numpy() > 0).mean() + (fake_logits.numpy() < 0).mean()) / 2
-        bce = d_loss_bce(real_logits, fake_logits).item()
-        for m in recipe.networks().values():
-            m.train()
-    return acc, bce
+        for i in range(0, len(held_out) - batch_size + 1, batch_size):
+            real = (held_out[i:i + batch_size, None] / 127.5 - 1).astype(np.float32)
+            real_logits.append(recipe.D(Tensor(backend.to_device(real, device))).numpy())
+            fake_logits.append(recipe.D(recipe.generate(recipe.sample_latent(batch_size))).numpy())
+    real_logits, fake_logits = np.concatenate(real_logits), np.concatenate(fake_logits)
+    acc = ((real_logits > 0).mean() + (fake_logits < 0).mean()) / 2
+    return acc, d_loss_bce(Tensor(real_logits), Tensor(fake_logits)).item()
 
 
 def distance_to_data(recipe, real_mean, n=256):
@@ -65,30 +64,44 @@ def distance_to_data(recipe, real_mean, n=256):
     return abs(fake.mean() - real_mean), fake
 
 
-@needs_mnist
 def test_dcgan_smoke_run_on_real_mnist(mnist, tmp_path, device):
-    """A few hundred steps of DCGAN on real MNIST: the discriminator learned to separate, the
-    samples moved away from noise towards the data's statistics, and the files were written."""
+    """240 steps of DCGAN on 6,400 real MNIST images: the discriminator learned to separate real
+    images from fakes (while training, and on 1,024 held-out images against fresh fakes), the
+    samples moved away from noise towards the data's statistics, and the files were written.
+
+    A GAN is a game that oscillates, and where it stands at step 240 depends on the CPU's rounding
+    as much as on the seed. Scored in eval mode (batch-norm's running statistics, which mix real
+    and fake batches), D's accuracy at the last step ranged from 0.53 to 0.86 over seeds 0-4, and
+    one machine's BLAS gave exactly the old threshold, 0.75. D is therefore scored as it is
+    trained (train mode, separate real and fake batches of 32), where every run measured sits far
+    from the thresholds below (2-core x86-64, OpenBLAS, 1 thread; seed 0 also with 2):
+    held-out accuracy 0.94-0.99 and cross-entropy 0.28-0.38 (seeds 0, 3, 4; this test: 0.944,
+    0.378); over the last 120 steps the logged D(x) 0.88-0.91 and D(G(z)) 0.09-0.11 (seeds 0-4);
+    the samples' distance to the data's mean pixel from 0.74 to 0.08-0.13 and their share of
+    near-black pixels from 0 to 0.57-0.68."""
     tg.manual_seed(0)
-    images, labels = subset(mnist, 6400)
+    images, labels, held_out = split(mnist, 6400, 1024)
     loader = DataLoader(images, labels, batch_size=32, device=device)
     recipe = DCGAN(DCGANConfig(generator="transposed"), device=device)
-    real = Tensor(backend.to_device((images[:256, None] / 127.5 - 1).astype(np.float32), device))
     real_mean = float((images / 127.5 - 1).mean())
-    _, bce_before = discriminator_scores(recipe, real)
-    dist_before, _ = distance_to_data(recipe, real_mean)
+    dist_before, fake_before = distance_to_data(recipe, real_mean)
     Trainer(recipe, loader, tmp_path, TrainConfig(steps=240, log_every=40, sample_every=120,
                                                    checkpoint_every=120), **QUIET).fit()
-    acc_after, bce_after = discriminator_scores(recipe, real)
     dist_after, fake = distance_to_data(recipe, real_mean)
-    # D learned: it separates held-out real images from fresh fakes well above chance.
-    assert acc_after > 0.75 and bce_after < math.log(4) - 0.3 and bce_after < bce_before, (acc_after, bce_before, bce_after)
+    acc, bce = held_out_scores(recipe, held_out, device)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    # D learned: in the last 120 steps it scored real batches high and fake batches low ...
+    last = records[-3:]
+    d_real, d_fake = np.mean([r["D(x)"] for r in last]), np.mean([r["D(G(z))"] for r in last])
+    assert d_real > 0.7 and d_fake < 0.3, (d_real, d_fake)
+    # ... and it does so on real images it never saw, against fresh fakes, far above chance.
+    assert acc > 0.8 and bce < math.log(4) - 0.6, (acc, bce)
+    # The samples moved from the generator's initial gray towards the data's mean pixel ...
     assert dist_after < 0.5 * dist_before, (dist_before, dist_after)
-    # Samples are no longer noise: most pixels are near-black background, as in MNIST.
-    assert (fake < -0.8).mean() > 0.5
+    # ... and are no longer noise: a large share of near-black background, as in MNIST (about 80%).
+    assert (fake_before < -0.8).mean() < 0.05 and (fake < -0.8).mean() > 0.4
     for name in ("checkpoint.npz", "metrics.jsonl", "samples.png", "losses.png", "samples/step_000120.png"):
         assert (tmp_path / name).exists(), name
-    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [40, 80, 120, 160, 200, 240]
     assert all(math.isfinite(r["d_loss"]) and r["it_per_s"] > 0 for r in records)
 
@@ -203,11 +216,10 @@ def _cli(args, env, **kwargs):
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-@needs_mnist
-def test_resume_after_the_process_is_killed(tmp_path):
+def test_resume_after_the_process_is_killed(tmp_path, mnist_root):
     """Kill a real `tinygan train` run with SIGKILL after its first checkpoint, resume it, and
     get bit for bit the weights of a run that was never interrupted."""
-    env = dict(os.environ, TINYGAN_DATA=str(DATA))
+    env = dict(os.environ, TINYGAN_DATA=str(mnist_root))
     args = ["train", "vanilla", "--steps", "60", "--batch-size", "16", "--checkpoint-every", "20",
             "--log-every", "10", "--sample-every", "60", "--seed", "3"]
     straight = _cli(args + ["--out", str(tmp_path / "straight")], env)

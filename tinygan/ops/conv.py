@@ -176,17 +176,23 @@ class _ConvBase(Function):
 
 class Conv2d(_ConvBase):
     """y = conv2d(x, w): x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW).
-    ``cols``, when given, is im2col(x) already computed by the caller."""
+    ``cols``, when given, is im2col(x) already computed by the caller.
 
-    def __init__(self, stride, padding, dilation, cols=None):
+    ``out_hw``, when given, keeps only the first OH x OW outputs. A transposed convolution's
+    ``output_padding`` may reach a whole stride (it is legal up to the dilation), and then the
+    adjoint of that transposed convolution, this convolution, has more output positions than the
+    transposed convolution had inputs: the extra ones meet only the padded tail and are dropped.
+    """
+
+    def __init__(self, stride, padding, dilation, cols=None, out_hw=None):
         super().__init__(stride, padding, dilation)
-        self.cols = cols
+        self.cols, self.out_hw = cols, out_hw
 
     def forward(self, x, w):
         n, _, h, wd = x.shape
         o, c, kh, kw = w.shape
-        out_hw = (conv_output_size(h, kh, self.stride[0], self.padding[0], self.dilation[0]),
-                  conv_output_size(wd, kw, self.stride[1], self.padding[1], self.dilation[1]))
+        out_hw = self.out_hw or (conv_output_size(h, kh, self.stride[0], self.padding[0], self.dilation[0]),
+                                 conv_output_size(wd, kw, self.stride[1], self.padding[1], self.dilation[1]))
         w_mat = w.reshape(o, c * kh * kw)
         bands = row_bands(x.shape, (kh, kw), out_hw, x.dtype.itemsize)
         if self.cols is None and len(bands) > 1:  # too big for one column matrix: band by band
@@ -231,7 +237,7 @@ class ConvTranspose2d(_ConvBase):
         cols = None
         if nx and nw and len(row_bands(gy.shape, w.shape[2:], x.shape[2:], gy.dtype.itemsize)) == 1:
             cols = im2col(gy.data, w.shape[2:], self.stride, self.padding, self.dilation, x.shape[2:])
-        gx = Conv2d(self.stride, self.padding, self.dilation, cols)(gy, w) if nx else None
+        gx = Conv2d(self.stride, self.padding, self.dilation, cols, x.shape[2:])(gy, w) if nx else None
         gw = Conv2dWeight(self.stride, self.padding, self.dilation, w.shape[2:], cols)(gy, x) if nw else None
         return gx, gw
 
@@ -265,7 +271,7 @@ class Conv2dWeight(_ConvBase):
         x, gy = self.inputs
         nx, ngy = self.needs_input_grad
         gx = ConvTranspose2d(self.stride, self.padding, self.dilation, x.shape[2:])(gy, ggw) if nx else None
-        ggy = Conv2d(self.stride, self.padding, self.dilation)(x, ggw) if ngy else None
+        ggy = Conv2d(self.stride, self.padding, self.dilation, out_hw=gy.shape[2:])(x, ggw) if ngy else None
         return gx, ggy
 
 

@@ -32,7 +32,8 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
     if a.ndim == 1:  # a vector on the left is a row: (n,) -> (1, n), then drop that axis
-        return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
+        # vector @ vector is the 0-d dot product; vector @ (..., n, m) is (..., m)
+        return reshape(matmul(reshape(a, (1, -1)), b), () if b.ndim == 1 else b.shape[:-2] + b.shape[-1:])
     if b.ndim == 1:  # a vector on the right is a column
         return reshape(matmul(a, reshape(b, (-1, 1))), a.shape[:-1])
     return MatMul()(a, b)

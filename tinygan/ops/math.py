@@ -76,7 +76,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x^c for a constant exponent c;  dy/dx = c * x^(c-1)."""
+    """y = x^c for a constant exponent c;  dy/dx = c * x^(c-1) (0 for c = 0, 1 for c = 1)."""
 
     def __init__(self, c):
         self.c = c
@@ -86,6 +86,12 @@ class Pow(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
+        # c = 0 and c = 1 by name: c * x^(c-1) would be 0 * x^-1 = 0 * inf = NaN at x = 0
+        # (first order for c = 0, second order for c = 1), where the derivative is 0.
+        if self.c == 0:
+            return wrap(backend.array_module(x.data).zeros(x.shape, dtype=x.dtype))
+        if self.c == 1:
+            return gy
         if self.c == 2:
             return gy * (x * 2.0)
         return gy * (pow(x, self.c - 1) * self.c)
@@ -252,11 +258,24 @@ def abs(x):  # noqa: A001 (the NumPy name)
 
 
 def clip(x, low=None, high=None):
+    """min(max(x, low), high) with number bounds; the bounds take ``x``'s dtype, so a NumPy
+    float64 bound does not turn a float32 tensor into float64."""
+    x = as_tensor(x)
     if low is None and high is None:
         raise ValueError("clip: expected low, high or both, got neither")
+    low, high = _bound(low, x, "low"), _bound(high, x, "high")
     if low is not None and high is not None and low > high:
         raise ValueError(f"clip: expected low <= high, got low={low}, high={high}")
-    return Clip(low, high)(as_tensor(x))
+    return Clip(low, high)(x)
+
+
+def _bound(value, like, name):
+    """A clip bound as a NumPy scalar of ``like``'s dtype (CuPy takes those too), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clip: {name}: expected a real number or None, got {type(value).__name__}")
+    return like.data.dtype.type(value)
 
 
 def maximum(a, b):
