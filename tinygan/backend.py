@@ -123,6 +123,16 @@ def to_device(array, device):
     return cupy_module().asarray(array)
 
 
+def copy_to_device(value, device, dtype=None):
+    """A new array on ``device`` (in ``dtype``, default: the value's) holding ``value``: a host or
+    device array or a list. It never shares memory with ``value`` (load_state_dict's copies)."""
+    device = _check_device_name(device)
+    if device == "cpu" and device_of(value) != "cpu":
+        host = value.get()  # already a fresh host copy
+        return host if dtype is None else host.astype(dtype, copy=False)
+    return xp_for(device).array(value, dtype=dtype)
+
+
 def to_numpy(array):
     """A numpy array on the host, whatever the device."""
     return array if type(array) is np.ndarray else to_device(array, "cpu")
