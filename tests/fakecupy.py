@@ -23,6 +23,9 @@ breaks on a GPU (CuPy's user guide, "Differences between CuPy and NumPy", and it
 * ``ufunc.at`` is absent (``np.add.at(x, ...)`` raises): CuPy before 12.1 has none and later ones
   only for a few ufuncs; ``cupyx.scatter_add`` (here ``cupyx.scatter_add``) is the portable way.
   It accepts only the dtypes CUDA's atomicAdd has (int32, uint32, uint64, float16/32/64).
+* Host-side I/O and printing routines are left out (``save``, ``savez``, ``load``, ``array2string``,
+  ...). CuPy has some of them (they copy to the host inside); the stand-in refuses them so that
+  every transfer in tinygan stays explicit (``np.savez`` of a device array is a TypeError here).
 * ``lib.stride_tricks`` has ``as_strided`` only; ``np.lib.stride_tricks.as_strided`` on a device
   array raises (it converts its argument with ``np.asarray``).
 * ``x[basic index] = numpy_array`` raises ValueError (CuPy fills from a scalar only there);
@@ -163,7 +166,7 @@ class ufunc:
             outs = kwargs["out"] if isinstance(kwargs["out"], tuple) else (kwargs["out"],)
             for o in outs:
                 if not isinstance(o, ndarray):
-                    raise TypeError(f"{self.__name__}: out: expected a device array, got {type(o)}")
+                    raise TypeError(f"{self.__name__}: out: Unsupported type {type(o)} (expected a device array)")
             kwargs["out"] = tuple(o._a for o in outs)
         return kwargs
 
