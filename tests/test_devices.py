@@ -7,8 +7,11 @@ host/device slip in state dicts, optimizers, checkpoints, metrics, the Trainer, 
 the CLI fails here; ``pytest --device cuda`` runs them on a real GPU.
 """
 
+import dataclasses
+import importlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,12 +207,14 @@ def _images(n=64):
     return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n)
 
 
-def _train(variant, device, out, steps=1, **config):
+def _train(variant, device, out, steps=1, every=1):
+    """``steps`` generator steps of ``variant`` on 64 random images; samples and a checkpoint
+    every ``every`` steps and at the end."""
     tg.manual_seed(0)
     recipe = RECIPES[variant](device=device)
     loader = DataLoader(*_images(), batch_size=16, device=device, seed=0)
-    Trainer(recipe, loader, out, TrainConfig(steps=steps, sample_every=1, checkpoint_every=1, log_every=1,
-                                             **config), **QUIET).fit()
+    Trainer(recipe, loader, out, TrainConfig(steps=steps, sample_every=every, checkpoint_every=every, log_every=1),
+            **QUIET).fit()
     return recipe
 
 
@@ -274,3 +279,38 @@ def test_cli_train_sample_and_eval_on_the_device(tmp_path, device, monkeypatch):
     assert cli.main(["eval", ckpt, "--n", "30", "--device", device]) == 0
     scores = json.loads((run / "eval.json").read_text())
     assert scores["recipe"] == "cgan" and math.isfinite(scores["fid"]) and sum(scores["class_histogram"]) == 30
+
+
+# ----------------------------------------------------------------------------------------------
+# The demos that take --device
+# ----------------------------------------------------------------------------------------------
+
+DEMOS = Path(__file__).resolve().parents[1] / "demos"
+
+
+def test_demos_run_on_the_device(tmp_path, device, monkeypatch):
+    monkeypatch.syspath_prepend(str(DEMOS))
+    ckpt = {}
+    for variant in ("dcgan", "cgan", "infogan"):  # untrained weights do: the demos' plumbing is under test
+        tg.manual_seed(0)
+        recipe = RECIPES[variant](device=device)
+        ckpt[variant] = save_checkpoint(tmp_path / f"{variant}.npz", recipe.networks(), meta={
+            "recipe": variant, "config": dataclasses.asdict(recipe.config), "step": 0})
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--device", device]
+    importlib.import_module("conditional_grid").main([ckpt["cgan"], "--cols", "3", *common])
+    importlib.import_module("latent_interpolation").main([ckpt["dcgan"], "--rows", "2", "--steps", "3", *common])
+    importlib.import_module("latent_interpolation").main([ckpt["dcgan"], "--rows", "2", "--steps", "3",
+                                                          "--spherical", *common])
+    importlib.import_module("infogan_codes").main([ckpt["infogan"], "--n", "20", *common])
+    # vector arithmetic needs concepts the (untrained) generator draws: its most frequent digit
+    recipe, _ = cli.load_run(ckpt["dcgan"], "cpu")
+    pool = np.random.default_rng(0).standard_normal((200, recipe.config.z_dim)).astype(np.float32)
+    with tg.no_grad():
+        _, probs = classifier.features_and_probs(recipe.generate((tg.Tensor(pool),)), device="cpu")
+    digit = str(int(np.bincount(probs.argmax(axis=1), minlength=10).argmax()))
+    importlib.import_module("vector_arithmetic").main([ckpt["dcgan"], "--pool", "200", "--a", digit, "--b", digit,
+                                                       "--c", digit, *common])
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert len(pngs) >= 5, pngs
+    assert all((out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in pngs)
