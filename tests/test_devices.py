@@ -22,7 +22,8 @@ from tinygan.checkpoint import load_checkpoint, save_checkpoint
 from tinygan.data import DataLoader
 from tinygan.gan import TrainConfig, Trainer
 from tinygan.gan.registry import RECIPES
-from tinygan.metrics import classifier, evaluate
+from tinygan.metrics import classifier, evaluate, scores
+from tinygan.metrics import fid as scores_fid
 from tinygan.optim import Adam
 from tinygan.viz import save_grid
 
@@ -184,15 +185,39 @@ def test_classifier_features_agree_across_devices(device):
     np.testing.assert_allclose(f8, f_ref, rtol=1e-4, atol=1e-5)
 
 
+def test_scores_take_device_arrays(device):
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((20, 5))
+    probs = rng.dirichlet(np.ones(10), size=30)
+    mu, sigma = scores_fid.feature_statistics(backend.to_device(feats, device))
+    assert type(mu) is np.ndarray and type(sigma) is np.ndarray
+    np.testing.assert_allclose(mu, feats.mean(axis=0))
+    np.testing.assert_allclose(sigma, np.cov(feats, rowvar=False))
+    assert scores.classifier_score(backend.to_device(probs, device)) == scores.classifier_score(probs)
+    assert scores.mode_coverage(backend.to_device(probs, device)) == scores.mode_coverage(probs)
+    labels = probs.argmax(axis=1)
+    assert scores.class_histogram(backend.to_device(labels, device)) == scores.class_histogram(labels)
+
+
+def test_infogan_code_grid_takes_z_from_either_device(device):
+    tg.manual_seed(0)
+    recipe = RECIPES["infogan"](device=device)
+    z = np.linspace(-1, 1, recipe.config.z_dim).astype(np.float32)
+    for given in (z, backend.to_device(z, device), z.tolist()):
+        grid = recipe.code_grid(2, 3, z=given)
+        assert all(t.device == device for t in grid)
+        np.testing.assert_allclose(grid[0].numpy(), np.tile(z, (6, 1)), rtol=1e-6)
+
+
 @pytest.mark.parametrize("variant", ["dcgan", "cgan"])
 def test_evaluate_a_recipe_on_the_device(device, variant):
     tg.manual_seed(0)
     recipe = RECIPES[variant](device=device)
-    scores = evaluate.evaluate_recipe(recipe, n=30, seed=1, batch_size=16)
-    assert math.isfinite(scores["fid"]) and 1.0 <= scores["classifier_score"] <= 10.0
-    assert sum(scores["class_histogram"]) == 30
-    json.dumps(scores)
-    assert evaluate.evaluate_recipe(recipe, n=30, seed=1, batch_size=16) == scores
+    result = evaluate.evaluate_recipe(recipe, n=30, seed=1, batch_size=16)
+    assert math.isfinite(result["fid"]) and 1.0 <= result["classifier_score"] <= 10.0
+    assert sum(result["class_histogram"]) == 30
+    json.dumps(result)
+    assert evaluate.evaluate_recipe(recipe, n=30, seed=1, batch_size=16) == result
     out = evaluate.make_evaluator(n=20, device=device)(recipe)
     assert set(out) == {"fid", "classifier_score", "classes_covered"}
 
@@ -277,8 +302,8 @@ def test_cli_train_sample_and_eval_on_the_device(tmp_path, device, monkeypatch):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cli.main(["sample", ckpt, "--n", "8", "--label", "3", "--out", str(png), "--device", device]) == 0
     assert cli.main(["eval", ckpt, "--n", "30", "--device", device]) == 0
-    scores = json.loads((run / "eval.json").read_text())
-    assert scores["recipe"] == "cgan" and math.isfinite(scores["fid"]) and sum(scores["class_histogram"]) == 30
+    result = json.loads((run / "eval.json").read_text())
+    assert result["recipe"] == "cgan" and math.isfinite(result["fid"]) and sum(result["class_histogram"]) == 30
 
 
 # ----------------------------------------------------------------------------------------------
