@@ -7,7 +7,7 @@ CuPy *refuses* what NumPy allows, because that is where code written and tested 
 breaks on a GPU (CuPy's user guide, "Differences between CuPy and NumPy", and its ndarray docs):
 
 * No implicit conversion to NumPy: ``np.asarray(x)``, ``np.array(x)``, anything that calls
-  ``__array__`` (printing through ``np.array2string``, ``np.savez``, matplotlib) raises
+  ``__array__`` (matplotlib, a list of device arrays given to NumPy) raises
   ``TypeError: Implicit conversion to a NumPy array is not allowed...``. The way out is explicit:
   ``x.get()`` or ``asnumpy(x)``. ``float(x)``, ``int(x)``, ``bool(x)``, ``x.item()`` and
   ``x.tolist()`` are allowed, as in CuPy (they copy to the host on purpose).
@@ -21,13 +21,13 @@ breaks on a GPU (CuPy's user guide, "Differences between CuPy and NumPy", and it
 * Reductions return 0-d device arrays, never NumPy scalars (``x.sum()``, ``x.max()``, ``x[i]``
   of a 1-d array).
 * ``ufunc.at`` is absent (``np.add.at(x, ...)`` raises): CuPy before 12.1 has none and later ones
-  only for a few ufuncs; ``cupyx.scatter_add`` (here ``cupyx.scatter_add``) is the portable way.
+  only for a few ufuncs; ``cupyx.scatter_add`` (here ``fakecupy.cupyx.scatter_add``) is the portable way.
   It accepts only the dtypes CUDA's atomicAdd has (int32, uint32, uint64, float16/32/64).
 * Host-side I/O and printing routines are left out (``save``, ``savez``, ``load``, ``array2string``,
   ...). CuPy has some of them (they copy to the host inside); the stand-in refuses them so that
   every transfer in tinygan stays explicit (``np.savez`` of a device array is a TypeError here).
 * ``lib.stride_tricks`` has ``as_strided`` only; ``np.lib.stride_tricks.as_strided`` on a device
-  array raises (it converts its argument with ``np.asarray``).
+  array raises (it converts its argument with ``np.asarray``), and so does ``sliding_window_view``.
 * ``x[basic index] = numpy_array`` raises ValueError (CuPy fills from a scalar only there);
   with an advanced (array) index a NumPy value is copied over, as in CuPy.
 * ``random.RandomState`` has CuPy's method names and dtype arguments, and a stream of its own
