@@ -111,11 +111,13 @@ def load_run(checkpoint, device=None):
     checkpoint = Path(checkpoint)
     if not checkpoint.exists():
         raise FileNotFoundError(f"checkpoint: no such file: {checkpoint}")
+    from tinygan.gan.trainer import join_recipe_state
     meta, arrays = load_checkpoint(checkpoint)
     recipe_cls = get_recipe(meta.get("recipe"))
     config = recipe_cls.Config(**meta["config"])
     recipe = recipe_cls(config, device=device)
     load_checkpoint(checkpoint, recipe.networks())
+    recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
     for m in recipe.networks().values():
         m.eval()
     return recipe, meta
@@ -130,7 +132,7 @@ def cmd_list(args):
 
 def cmd_train(args):
     import tinygan
-    from tinygan.data import DataLoader, load_mnist
+    from tinygan.data import load_mnist
     from tinygan.gan import TrainConfig, Trainer
     from tinygan.gan.registry import get_recipe
 
@@ -141,8 +143,8 @@ def cmd_train(args):
     out = args.out or Path("runs") / args.variant
     tinygan.manual_seed(args.seed)
     images, labels = load_mnist("train", root=args.data)
-    loader = DataLoader(images, labels, batch_size=args.batch_size, device=device)
     recipe = recipe_cls(config, device=device)
+    loader = recipe.make_loader(images, labels, batch_size=args.batch_size, device=device)
     evaluator = None
     if args.eval_every:
         from tinygan.metrics.evaluate import make_evaluator
@@ -181,9 +183,8 @@ def cmd_sample(args):
 
 
 def cmd_eval(args):
-    from tinygan.metrics.evaluate import evaluate_recipe
     recipe, meta = load_run(args.checkpoint, args.device)
-    scores = evaluate_recipe(recipe, n=args.n, seed=args.seed, data=args.data)
+    scores = recipe.evaluate(n=args.n, seed=args.seed, data=args.data)
     scores = {"checkpoint": str(args.checkpoint), "recipe": recipe.name, "step": meta.get("step"), **scores}
     text = json.dumps(scores, indent=2)
     print(text)

@@ -8,6 +8,23 @@ step, ``after_d_step`` (WGAN's weight clipping), and which networks the generato
 untouched (``frozen_in_g_step``). The loop, logging, checkpoints and sampling live once, in
 ``tinygan.gan.trainer.Trainer``.
 
+Recipes with more than one G and one D, two data streams or a schedule that changes over time
+use the same loop through a few more hooks, each with a default that the first seven recipes
+keep:
+
+* ``d_optimizers`` / ``g_optimizers``: the keys of ``optimizers()`` stepped after the
+  discriminator's and the generator's backward (CycleGAN: both generators in one optimizer,
+  both discriminators in another). Networks that share layers share the *same* Parameter
+  objects; ``Module.parameters()`` lists a shared one once.
+* ``make_loader``: what the loop iterates over (two independent domains for the translation
+  models); ``g_step_loss(real, labels)``: the generator step's loss, which by default draws
+  fresh samples and a translation model overrides to translate the real batch.
+* ``before_step(step)``: called before every iteration (ProGAN's resolution and fade-in alpha,
+  StackGAN's stage); ``state_dict`` / ``load_state_dict``: the recipe's own state (numbers
+  and arrays), saved in every checkpoint so that a resumed run continues exactly. Every
+  network of every phase is built in ``build``, so a checkpoint always holds the same keys.
+* ``sample_images``: what a sample grid shows; ``evaluate``: what ``tinygan eval`` reports.
+
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
 checkpoint so that ``tinygan sample`` can rebuild the networks.
 """
@@ -39,6 +56,9 @@ class Recipe:
     n_critic = 1                 # discriminator (critic) steps per generator step
     conditional = False          # does G take class labels?
     frozen_in_g_step = ("D",)    # networks whose weights get no gradient in the generator step
+    d_optimizers = ("D",)        # optimizers stepped after the discriminator's backward
+    g_optimizers = ("G",)        # optimizers stepped after the generator's backward
+    tracked_scores = ("fid", "classifier_score", "classes_covered")  # of evaluate(), logged with --eval-every
 
     def __init__(self, config=None, device=None):
         self.config = config if config is not None else self.Config()
@@ -78,6 +98,47 @@ class Recipe:
     def after_d_step(self):
         """Called after each discriminator update (WGAN clips the critic's weights here)."""
 
+    def g_step_loss(self, real, labels):
+        """The loss of one generator step, after the discriminator's steps on ``real``.
+
+        By default: ``g_loss`` on as many fresh samples as the real batch had (with random labels
+        for a conditional G). A recipe whose generator transforms real images (the translation
+        models) overrides this and uses ``real``."""
+        n = batch_size(real)
+        labels = self.random_labels(n) if self.conditional else None
+        return self.g_loss(n, labels)
+
+    # -- hooks for schedules, data streams and recipe state (defaults: none) ---------------
+    def make_loader(self, images, labels, batch_size, device):
+        """What the training loop iterates over: batches ``(real, labels)`` of MNIST by default.
+        ``images`` are uint8 (N, 28, 28), ``labels`` int (N,)."""
+        from tinygan.data.loader import DataLoader
+        return DataLoader(images, labels, batch_size=batch_size, device=device)
+
+    def before_step(self, step):
+        """Called before each iteration with the number of generator steps done so far."""
+
+    def state_dict(self):
+        """The recipe's own training state beyond its networks and optimizers (a schedule's phase,
+        a history buffer): a dict of JSON numbers/strings and arrays. Saved in every checkpoint."""
+        return {}
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict`` returned (arrays come back as NumPy arrays)."""
+        if state:
+            raise ValueError(f"{self.name}: state: expected an empty dict (this recipe keeps no state), "
+                             f"got keys {sorted(state)}")
+
+    def sample_images(self, latent):
+        """The images of a sample grid (N, 1, H, W) for the fixed inputs ``latent``."""
+        return self.generate(latent)
+
+    def evaluate(self, n=10000, seed=0, data=None):
+        """What ``tinygan eval`` reports: FID, classifier score and mode coverage of n samples.
+        Recipes whose output is not one image per latent (pairs, translations) add their own."""
+        from tinygan.metrics.evaluate import evaluate_recipe
+        return evaluate_recipe(self, n=n, seed=seed, data=data)
+
     # -- helpers for variants ---------------------------------------------------------------
     def draw_fakes(self, n, labels=None):
         """n generated images for a discriminator step, without recording G's graph: the
@@ -103,3 +164,9 @@ class Recipe:
     def describe(self):
         """One line per network with its parameter count."""
         return "\n".join(f"{name}: {m.num_parameters():,} parameters" for name, m in self.networks().items())
+
+
+def batch_size(real):
+    """The number of examples in a real batch: a Tensor, or a tuple of them (one per domain)."""
+    first = real[0] if isinstance(real, (tuple, list)) else real
+    return first.shape[0]

@@ -119,6 +119,7 @@ class Trainer:
         """One generator step and the n_critic discriminator steps before it; returns the info
         dicts as detached 0-d tensors (no device-to-host copy here)."""
         recipe = self.recipe
+        recipe.before_step(self.step)
         nets = list(recipe.networks().values())
         opts = recipe.optimizers()
         info = {}
@@ -128,18 +129,18 @@ class Trainer:
             for m in nets:
                 m.zero_grad()
             loss_d.backward()
-            opts["D"].step()
+            for name in recipe.d_optimizers:
+                opts[name].step()
             recipe.after_d_step()
         info.update(info_d)
-        n = real.shape[0]
-        labels = recipe.random_labels(n) if recipe.conditional else None
         frozen = [recipe.networks()[name] for name in recipe.frozen_in_g_step]
         with _frozen(frozen):
-            loss_g, info_g = recipe.g_loss(n, labels)
+            loss_g, info_g = recipe.g_step_loss(real, labels)
             for m in nets:
                 m.zero_grad()
             loss_g.backward()
-        opts["G"].step()
+        for name in recipe.g_optimizers:
+            opts[name].step()
         info.update(info_g)
         return info
 
@@ -218,14 +219,16 @@ class Trainer:
     # -- samples -------------------------------------------------------------------------------
     def sample_grid(self):
         """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)."""
-        G = self.recipe.G
-        was_training = G.training
-        G.eval()
+        nets = list(self.recipe.networks().values())
+        flags = [(m, m.training) for m in nets]
+        for m in nets:
+            m.eval()
         try:
             with no_grad():
-                return self.recipe.generate(self.fixed_latent).numpy()
+                return self.recipe.sample_images(self.fixed_latent).numpy()
         finally:
-            G.train(was_training)
+            for m, flag in flags:
+                m.train(flag)
 
     def save_samples(self):
         from tinygan.viz import plot_losses, save_grid
@@ -256,6 +259,8 @@ class Trainer:
         arrays = {f"fixed_latent_{i}": backend.to_numpy(t.data) for i, t in enumerate(self.fixed_latent)}
         if self.fixed_labels is not None:
             arrays["fixed_labels"] = backend.to_numpy(self.fixed_labels)
+        meta["recipe_state"], recipe_arrays = split_recipe_state(self.recipe.state_dict())
+        arrays.update(recipe_arrays)
         save_checkpoint(self.checkpoint_path, self.recipe.networks(), self.recipe.optimizers(), meta, arrays)
 
     def _resume(self):
@@ -264,6 +269,7 @@ class Trainer:
         meta, arrays = load_checkpoint(self.checkpoint_path, self.recipe.networks(), self.recipe.optimizers())
         if meta.get("recipe") != self.recipe.name:
             raise ValueError(f"--resume: {self.checkpoint_path} is a {meta.get('recipe')} run, not {self.recipe.name}")
+        self.recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
         self.step = int(meta["step"])
         self.elapsed = float(meta.get("elapsed", 0.0))
         self.loader.load_state_dict(meta["loader"])
@@ -289,6 +295,29 @@ class Trainer:
         os.replace(tmp, self.metrics_path)
 
 
+RECIPE_ARRAY_PREFIX = "recipe_state."
+
+
+def split_recipe_state(state):
+    """A recipe's ``state_dict()`` as (JSON part, arrays for the .npz), arrays copied to the host."""
+    plain, arrays = {}, {}
+    for key, value in state.items():
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            arrays[RECIPE_ARRAY_PREFIX + key] = backend.to_numpy(value)
+        else:
+            plain[key] = value
+    return plain, arrays
+
+
+def join_recipe_state(plain, arrays):
+    """The inverse of ``split_recipe_state``: the dict a recipe's ``load_state_dict`` takes."""
+    state = dict(plain)
+    for key, value in arrays.items():
+        if key.startswith(RECIPE_ARRAY_PREFIX):
+            state[key[len(RECIPE_ARRAY_PREFIX):]] = value
+    return state
+
+
 def _duration(seconds):
     if not math.isfinite(seconds):
         return "?"
@@ -298,4 +327,4 @@ def _duration(seconds):
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
-__all__ = ["TrainConfig", "Trainer", "TrainingDiverged"]
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "split_recipe_state", "join_recipe_state"]

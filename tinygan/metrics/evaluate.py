@@ -114,7 +114,8 @@ def evaluate_recipe(recipe, n=10000, seed=0, data=None, batch_size=500):
 
 
 def make_evaluator(n=2000, device=None, data=None):
-    """A function ``evaluator(recipe) -> {"fid", "classifier_score", "classes_covered"}`` for the Trainer.
+    """A function ``evaluator(recipe) -> {"fid", "classifier_score", "classes_covered"}`` for the Trainer
+    (the scores named by the recipe's ``tracked_scores``, from its ``evaluate``).
 
     It loads the classifier (on ``device``) and the real statistics now, so that a missing file
     is an error before training starts, and always uses seed 0: every evaluation of a run sees
@@ -124,7 +125,7 @@ def make_evaluator(n=2000, device=None, data=None):
     real_statistics(data)
 
     def evaluator(recipe):
-        scores = evaluate_recipe(recipe, n=n, seed=0, data=data)
-        return {k: scores[k] for k in ("fid", "classifier_score", "classes_covered")}
+        scores = recipe.evaluate(n=n, seed=0, data=data)
+        return {k: scores[k] for k in recipe.tracked_scores}
 
     return evaluator
