@@ -2,6 +2,9 @@
 
 ``pytest`` runs everything on the CPU. ``pytest --device cuda`` (or TINYGAN_TEST_DEVICE=cuda)
 runs the same tests with every tensor on the GPU through CuPy; ``--device all`` runs both.
+``--device fakecuda`` (or TINYGAN_TEST_DEVICE=fakecuda) needs no GPU: device "cuda" becomes a
+CPU stand-in that keeps CuPy's rules (tests/fakecupy.py: no implicit conversion to NumPy, no
+mixing with NumPy arrays, no NumPy-only routines), so every host/device slip fails in CI.
 
 The tests that train on or measure the real MNIST take the ``mnist_root`` fixture: the directory
 that holds all four MNIST files, found exactly as ``tinygan train`` finds them (``find_mnist``:
@@ -27,19 +30,34 @@ HOW_TO_GET_MNIST = ("run `tinygan train dcgan` once (it fetches MNIST and caches
 
 def pytest_addoption(parser):
     parser.addoption("--device", action="store", default=os.environ.get("TINYGAN_TEST_DEVICE", "cpu"),
-                     help="device to run the tests on: cpu, cuda or all")
+                     help="device to run the tests on: cpu, cuda, all, or fakecuda (device 'cuda' "
+                          "played on the CPU by a stand-in with CuPy's rules, tests/fakecupy.py)")
+
+
+def pytest_configure(config):
+    if _fake(config):
+        import fakecupy
+        fakecupy.install()
+
+
+def _fake(config):
+    return config.getoption("--device") == "fakecuda"
 
 
 def _devices(config):
     choice = config.getoption("--device")
-    if choice not in ("cpu", "cuda", "all"):
-        raise pytest.UsageError(f"--device: expected cpu, cuda or all, got {choice!r}")
+    if choice not in ("cpu", "cuda", "all", "fakecuda"):
+        raise pytest.UsageError(f"--device: expected cpu, cuda, all or fakecuda, got {choice!r}")
+    if choice == "fakecuda":
+        return ["cuda"]
     return ["cpu", "cuda"] if choice == "all" else [choice]
 
 
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
-        metafunc.parametrize("device", _devices(metafunc.config))
+        devices = _devices(metafunc.config)
+        ids = ["fakecuda" if _fake(metafunc.config) else d for d in devices]
+        metafunc.parametrize("device", devices, ids=ids)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -71,7 +71,7 @@ def test_missing_gpu_explains_what_to_install(monkeypatch):
 
 def test_mixing_devices_is_an_error():
     if not backend.gpu_available():
-        pytest.skip("needs a GPU (run with --device cuda on a machine that has one)")
+        pytest.skip("needs a second device: --device cuda on a machine with a GPU, or --device fakecuda")
     a = tg.Tensor([1.0, 2.0], device="cpu")
     b = tg.Tensor([1.0, 2.0], device="cuda")
     with pytest.raises(RuntimeError, match="one device"):

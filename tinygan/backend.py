@@ -18,7 +18,8 @@ import numpy as np
 
 DEVICES = ("cpu", "cuda")
 
-_cupy = None            # the cupy module once imported successfully
+_cupy = None            # the cupy module once imported successfully (or the module given to use_gpu_array_module)
+_cupyx = None           # and its companion with scatter_add (cupyx)
 _cupy_error = None      # why it could not be imported (an error message), once tried
 _default_dtype = np.dtype(np.float32)
 _default_device = None  # resolved lazily so that TINYGAN_DEVICE is read at first use
@@ -57,9 +58,30 @@ def cupy_module():
                     "Use device 'cpu', or run on a machine with a GPU and a working driver."
                 )
             else:
-                _cupy = cupy
+                import cupyx
+                _cupy, _cupyx = cupy, cupyx
                 return cupy
     raise RuntimeError(_cupy_error)
+
+
+def use_gpu_array_module(module, extras=None):
+    """Make ``module`` the array module of device 'cuda' in place of CuPy; ``None`` goes back
+    to importing CuPy on first use.
+
+    ``module`` must offer the part of CuPy's API that tinygan uses (``ndarray``, ``asarray``,
+    ``get_array_module``, ``random.RandomState`` and the NumPy-like routines) and ``extras`` the
+    part of cupyx (``scatter_add``). It exists for the test suite, which runs everything on a
+    CPU stand-in that enforces CuPy's rules (tests/fakecupy.py, ``pytest --device fakecuda``);
+    the library itself has no code path of its own for it.
+    """
+    global _cupy, _cupyx, _cupy_error
+    if module is not None and not all(hasattr(module, a) for a in ("ndarray", "asarray", "get_array_module")):
+        raise TypeError(f"use_gpu_array_module: expected a module with CuPy's API (ndarray, asarray, "
+                        f"get_array_module), got {module!r}")
+    if module is not None and not hasattr(extras, "scatter_add"):
+        raise TypeError(f"use_gpu_array_module: extras: expected an object with scatter_add (cupyx's API), "
+                        f"got {extras!r}")
+    _cupy, _cupyx, _cupy_error = module, extras, None
 
 
 def gpu_available():
@@ -99,6 +121,16 @@ def to_device(array, device):
     if device == "cpu":
         return array.get()
     return cupy_module().asarray(array)
+
+
+def copy_to_device(value, device, dtype=None):
+    """A new array on ``device`` (in ``dtype``, default: the value's) holding ``value``: a host or
+    device array or a list. It never shares memory with ``value`` (load_state_dict's copies)."""
+    device = _check_device_name(device)
+    if device == "cpu" and device_of(value) != "cpu":
+        host = value.get()  # already a fresh host copy
+        return host if dtype is None else host.astype(dtype, copy=False)
+    return xp_for(device).array(value, dtype=dtype)
 
 
 def to_numpy(array):
@@ -143,6 +175,6 @@ def scatter_add(target, index, values):
     if type(target) is np.ndarray:
         np.add.at(target, index, values)
     else:
-        import cupyx
-        cupyx.scatter_add(target, index, values)
+        cupy_module()
+        _cupyx.scatter_add(target, index, values)
     return target

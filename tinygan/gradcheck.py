@@ -117,7 +117,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     def first_derivative_projected(*xs):
         loss = (fn(*xs) * v).sum()
-        total = Tensor(np.zeros((), dtype=np.float64))
+        total = Tensor(np.zeros((), dtype=np.float64), device=loss.device)
         if not loss.requires_grad:
             return total
         grads = grad(loss, [xs[i] for i in diff], create_graph=True, allow_unused=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from tinygan import backend
 from tinygan.nn.module import Parameter
 from tinygan.tensor import Tensor
@@ -106,7 +104,7 @@ class Optimizer:
             if tuple(value.shape) != tuple(p.shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {name!r}: expected shape {p.shape} "
                                  f"(its parameter's), got {tuple(value.shape)}")
-            new_state[index][key] = backend.to_device(np.array(value, dtype=p.dtype), p.device)  # a copy
+            new_state[index][key] = backend.copy_to_device(value, p.device, p.dtype)  # a copy
         self.hyper.update(state["hyper"])
         self.step_count = int(state["step_count"])
         steps = state.get("param_steps", [self.step_count] * len(self.params))

@@ -354,7 +354,7 @@ class Function:
                     raise RuntimeError(f"{type(self).__name__}: all inputs must be on one device, got {devices}; "
                                        "move them with .to(device)")
         y = self.forward(*xs)
-        if type(y) is not np.ndarray and not hasattr(y, "__cuda_array_interface__"):
+        if type(y) is not np.ndarray and backend.device_of(y) == "cpu":
             y = np.asarray(y)  # numpy reductions return scalars; a Tensor always holds an array
         out = Tensor.__new__(Tensor)
         out.data, out.grad, out.requires_grad, out.grad_fn, out.name = y, None, False, None, None

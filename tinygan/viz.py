@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinygan import backend
+
 
 def _pyplot():
     import matplotlib
@@ -28,7 +30,7 @@ def _atomic_savefig(fig, path):
 def grid_image(images, nrow=None, pad=2):
     """Tile images (N, 1, H, W) or (N, H, W) with values in [-1, 1] into one (rows*H, cols*W)
     array in [0, 1], ``nrow`` images per row (default: a square)."""
-    images = np.asarray(images, dtype=np.float32)
+    images = np.asarray(backend.to_numpy(images), dtype=np.float32)  # device arrays come to the host
     if images.ndim == 4:
         if images.shape[1] != 1:
             raise ValueError(f"images: expected one channel, got shape {images.shape}")

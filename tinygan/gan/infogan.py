@@ -140,11 +140,11 @@ class InfoGAN(Recipe):
     def code_grid(self, rows, cols, cont_index=0, z=None):
         """The latent batch of a rows x cols grid that walks the codes: row r has c_cat = r mod
         n_cat, column j sets continuous code ``cont_index`` to -1 + 2j/(cols-1); the other codes
-        are 0 and the noise is one z for the whole grid (drawn unless given: a host array of z_dim numbers)."""
+        are 0 and the noise is one z for the whole grid (drawn unless given: z_dim numbers, on any device)."""
         c = self.config
         xp = backend.xp_for(self.device)
         n = rows * cols
-        z = self.randn(1, c.z_dim).data if z is None else backend.to_device(np.asarray(z, np.float32), self.device)
+        z = self.randn(1, c.z_dim).data if z is None else backend.copy_to_device(z, self.device, np.float32)
         z = xp.repeat(z.reshape(1, c.z_dim).astype("float32"), n, axis=0)
         i = xp.arange(n)
         cont = xp.zeros((n, c.n_cont), dtype="float32")

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygan import backend
+
 
 def feature_statistics(features):
-    """(mu, sigma) of features (N, D): the mean (D,) and the unbiased covariance (D, D), float64."""
-    f = np.asarray(features, dtype=np.float64)
+    """(mu, sigma) of features (N, D): the mean (D,) and the unbiased covariance (D, D), float64
+    on the host (``features`` may live on any device)."""
+    f = np.asarray(backend.to_numpy(features), dtype=np.float64)
     if f.ndim != 2 or len(f) < 2:
         raise ValueError(f"features: expected a 2-d array (N, D) with N >= 2, got shape {f.shape}")
     mu = f.mean(axis=0)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygan import backend
+
 COVERAGE_THRESHOLD = 0.01
 
 
@@ -35,8 +37,8 @@ def _xlogx(p):
 
 
 def classifier_score(probs):
-    """exp(E_x KL(p(y|x) || p(y))) for probabilities (N, K), in float64; in [1, K]."""
-    p = np.asarray(probs, dtype=np.float64)
+    """exp(E_x KL(p(y|x) || p(y))) for probabilities (N, K) on any device, in float64; in [1, K]."""
+    p = np.asarray(backend.to_numpy(probs), dtype=np.float64)
     if p.ndim != 2 or len(p) == 0:
         raise ValueError(f"probs: expected a non-empty 2-d array (N, K), got shape {p.shape}")
     marginal_entropy = -_xlogx(p.mean(axis=0)).sum()
@@ -46,8 +48,8 @@ def classifier_score(probs):
 
 
 def class_histogram(labels, num_classes=10):
-    """Counts of each class among integer ``labels`` (N,), as a list of ints."""
-    labels = np.asarray(labels)
+    """Counts of each class among integer ``labels`` (N,) on any device, as a list of ints."""
+    labels = np.asarray(backend.to_numpy(labels))
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels: expected values in [0, {num_classes - 1}], got {labels.min()}..{labels.max()}")
     return [int(c) for c in np.bincount(labels.ravel(), minlength=num_classes)]
@@ -73,8 +75,8 @@ def kl_to_uniform(histogram):
 
 
 def mode_coverage(probs, threshold=COVERAGE_THRESHOLD):
-    """{"class_histogram", "classes_covered", "kl_to_uniform"} of predictions (N, K)."""
-    p = np.asarray(probs)
+    """{"class_histogram", "classes_covered", "kl_to_uniform"} of predictions (N, K) on any device."""
+    p = np.asarray(backend.to_numpy(probs))
     histogram = class_histogram(p.argmax(axis=1), p.shape[1])
     return {"class_histogram": histogram, "classes_covered": classes_covered(histogram, threshold),
             "kl_to_uniform": kl_to_uniform(histogram)}

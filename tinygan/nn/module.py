@@ -236,7 +236,7 @@ class Module:
         for k, v in state.items():
             if k in own:
                 p = own[k]
-                p.data = backend.to_device(np.array(v, dtype=p.dtype), p.device)  # a copy: never alias `state`
+                p.data = backend.copy_to_device(v, p.device, p.dtype)  # a copy: never alias `state`
             elif k in own_buffers:
                 self._set_buffer(k, v)
         return self
@@ -247,7 +247,7 @@ class Module:
         for part in path:
             module = module._modules[part]
         old = module._buffers[name]
-        module._buffers[name] = backend.to_device(np.array(value, dtype=old.dtype), backend.device_of(old))
+        module._buffers[name] = backend.copy_to_device(value, backend.device_of(old), old.dtype)
 
     # -- printing ----------------------------------------------------------------------------
     def extra_repr(self):
