@@ -54,10 +54,17 @@ def _optimizer_line(name, opt):
     return f"{name}: {type(opt).__name__}({hyper})  over {len(opt.params)} tensors, {count:,} weights"
 
 
+# Hooks of Recipe that say something about a schedule when a recipe overrides them, and how the
+# card introduces them (hooks the base class lacks are skipped).
+HOOKS = (("before_step", "before each iteration"), ("after_d_step", "after each discriminator step"),
+         ("g_step_loss", "the generator step"), ("make_loader", "data"))
+
+
 def _overridden(recipe, method):
     """The first line of a hook's docstring when the recipe overrides it (its schedule), else None."""
-    impl = getattr(type(recipe), method)
-    if impl is getattr(Recipe, method):
+    base = getattr(Recipe, method, None)
+    impl = getattr(type(recipe), method, None)
+    if base is None or impl is None or impl is base:
         return None
     doc = inspect.getdoc(impl) or f"{method} (undocumented)"
     return doc.splitlines()[0]
@@ -65,9 +72,13 @@ def _overridden(recipe, method):
 
 def schedule_lines(recipe):
     lines = [f"{getattr(recipe, 'n_critic', 1)} discriminator step(s) per generator step (n_critic)"]
-    after = _overridden(recipe, "after_d_step")
-    if after:
-        lines.append(f"after each discriminator step: {after}")
+    d_opts, g_opts = getattr(recipe, "d_optimizers", ("D",)), getattr(recipe, "g_optimizers", ("G",))
+    if tuple(d_opts) != ("D",) or tuple(g_opts) != ("G",):
+        lines.append(f"the discriminator step updates {', '.join(d_opts)}; the generator step {', '.join(g_opts)}")
+    for method, intro in HOOKS:
+        doc = _overridden(recipe, method)
+        if doc:
+            lines.append(f"{intro}: {doc}")
     frozen = tuple(getattr(recipe, "frozen_in_g_step", ()))
     if frozen:
         lines.append(f"the generator step leaves {', '.join(frozen)} unchanged")
