@@ -73,6 +73,20 @@ def test_a_card_without_formulas_says_so_and_leaves_the_noise_alone():
     assert random.get_rng_state() == state
 
 
+def test_schedule_hooks_a_recipe_overrides_are_on_its_card():
+    class Growing(VanillaGAN):
+        name = "growing"
+        schedule = {"growth": "8x8 for 2 epochs, then 16x16"}
+
+        def before_step(self, step):
+            """Set the resolution and the fade-in alpha of this step."""
+
+    card = recipe_card(Growing)
+    assert "before each iteration: Set the resolution and the fade-in alpha of this step." in card
+    assert "growth: 8x8 for 2 epochs, then 16x16" in card
+    assert "before each iteration" not in recipe_card(VanillaGAN)
+
+
 def test_register_checks_and_returns_the_class(monkeypatch):
     monkeypatch.setattr("tinygan.gan.registry.RECIPES", dict(RECIPES))
     from tinygan.gan import registry
