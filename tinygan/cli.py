@@ -1,6 +1,6 @@
 """The ``tinygan`` command (also ``python -m tinygan``).
 
-    tinygan list                                  the GAN variants
+    tinygan list [--verbose [VARIANT ...]]        the GAN variants (with -v: each one's card)
     tinygan train VARIANT [options]               train on MNIST (fetched on first use)
     tinygan sample CHECKPOINT --n 64 --out grid.png [--label 3]
     tinygan eval CHECKPOINT [--n 10000]           FID, classifier score, mode coverage (JSON)
@@ -53,16 +53,31 @@ def _positive_int(text):
     return value
 
 
+class _HelpVariant(argparse.Action):
+    """``--help-variant NAME``: print the card and exit, like --help (before the variant is required)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        from tinygan.gan.card import recipe_card
+        from tinygan.gan.registry import get_recipe
+        print(recipe_card(get_recipe(value)))
+        parser.exit()
+
+
 def build_parser(variant=None):
     from tinygan.gan.registry import RECIPES
     parser = argparse.ArgumentParser(prog="tinygan", description="Train and sample GANs on MNIST, built on NumPy.")
     sub = parser.add_subparsers(dest="command", metavar="{list,train,sample,eval}")
     sub.required = True
 
-    sub.add_parser("list", help="list the GAN variants")
+    listing = sub.add_parser("list", help="list the GAN variants")
+    listing.add_argument("--verbose", "-v", action="store_true",
+                         help="print each variant's card: paper, losses, networks layer by layer, optimizers, schedule")
+    listing.add_argument("names", nargs="*", metavar="VARIANT", help="only these variants (default: all)")
 
     train = sub.add_parser("train", help="train a GAN variant on MNIST")
     train.add_argument("variant", choices=sorted(RECIPES), help="which GAN (see `tinygan list`)")
+    train.add_argument("--help-variant", action=_HelpVariant, choices=sorted(RECIPES), metavar="NAME",
+                       help="print the card of variant NAME (paper, losses, networks, optimizers, schedule) and exit")
     train.add_argument("--epochs", type=float, default=5.0, help="passes over the 60,000 images (default 5)")
     train.add_argument("--steps", type=_positive_int, default=None, help="generator steps (overrides --epochs)")
     train.add_argument("--batch-size", type=_positive_int, default=64, help="(default 64)")
@@ -124,9 +139,15 @@ def load_run(checkpoint, device=None):
 
 
 def cmd_list(args):
-    from tinygan.gan.registry import RECIPES
-    for name, cls in sorted(RECIPES.items()):
-        print(f"{name:<12} {cls.paper}")
+    from tinygan.gan.registry import RECIPES, get_recipe
+    names = args.names or sorted(RECIPES)
+    classes = [get_recipe(name) for name in names]
+    if not args.verbose:
+        for cls in classes:
+            print(f"{cls.name:<12} {cls.paper}")
+        return 0
+    from tinygan.gan.card import recipe_card
+    print("\n\n".join(recipe_card(cls) for cls in classes))
     return 0
 
 
@@ -199,6 +220,12 @@ COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "eval": 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    from tinygan.gan.registry import load_user_recipes
+    try:
+        load_user_recipes()
+    except (OSError, ImportError, ValueError, TypeError) as exc:
+        print(f"tinygan: error: TINYGAN_RECIPES: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     parser = build_parser(_peek_variant(argv))
     args = parser.parse_args(argv)
     from tinygan.gan.trainer import TrainingDiverged

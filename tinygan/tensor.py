@@ -56,6 +56,11 @@ class _GradMode:
         return wrapper
 
 
+# An observer of recording (``tinygan.graph.record_modules`` sets one, to tag each Function with the
+# modules it was made in, for pictures of the graph). None almost always: then it costs one check.
+_observer = None
+
+
 def no_grad():
     """``with no_grad():`` ops inside record no graph (sampling, evaluation, optimizer steps)."""
     return _GradMode(False)
@@ -365,6 +370,8 @@ class Function:
                     out.grad_fn = self
                     self.inputs = inputs
                     self._output = weakref.ref(out)
+                    if _observer is not None:
+                        _observer.recorded(self)
                     break
         return out
 
@@ -510,7 +517,11 @@ def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accu
                     if not retain_graph:
                         fn.release()
                     continue
-            gxs = fn.backward(g)
+            if _observer is None:
+                gxs = fn.backward(g)
+            else:  # the ops a backward records (create_graph=True) are tagged as that backward's
+                with _observer.backward_of(fn):
+                    gxs = fn.backward(g)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):

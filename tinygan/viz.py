@@ -89,3 +89,81 @@ def plot_losses(metrics_path, out_path, title=None):
         ax.set_title(title)
     _atomic_savefig(fig, out_path)
     plt.close(fig)
+
+
+_GRAPH_KINDS = {"input": "input (a leaf)", "param": "parameter (a leaf)", "op": "one Function",
+                "module": "a module's forward (one box)", "backward": "∂: ops that module's backward recorded"}
+
+
+def draw_graph(outputs, path, modules=None, collapse="layers", title=None, dot=False):
+    """Draw the recorded autograd graph of ``outputs`` (a Tensor or a list) with matplotlib.
+
+    One box per Function (its name and output shape) or, with ``collapse``, per module call
+    (see ``tinygan.graph``: run the forward pass inside ``record_modules()`` for that); leaves
+    as grey boxes (yellow: parameters, named by their path in ``modules={"G": G, "D": D}``);
+    orange: what a collapsed module's backward recorded under ``create_graph=True``. Arrows
+    run from inputs to the Function that used them, top to bottom. With ``dot=True`` the DOT
+    text is also written next to the picture (``path`` with the suffix .dot). Returns the Graph.
+    No Graphviz needed.
+    """
+    from tinygan.graph import GRAPH_COLORS as _GRAPH_COLORS, build_graph, layered_layout, node_lines
+    graph = build_graph(outputs, modules=modules, collapse=collapse)
+    pos = layered_layout(graph)
+    plt = _pyplot()
+    from matplotlib.patches import FancyBboxPatch
+
+    col_w, row_h = 2.9, 0.85  # inches per column and per row
+    cols = [c for c, _ in pos.values()]
+    n_rows = max(r for _, r in pos.values()) + 1
+    left, right = min(cols), max(cols)
+    width = (right - left + 1) * col_w + 1.2
+    height = n_rows * row_h + (0.5 if title else 0.2) + 0.75
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(left - 0.5 - 0.6 / col_w, right + 0.5 + 0.6 / col_w)
+    ax.set_ylim(n_rows - 0.4 + 0.75 / row_h, -0.6 - (0.5 / row_h if title else 0))
+    ax.axis("off")
+    box_w, box_h = 0.86, 0.66
+
+    def xy(key):
+        c, r = pos[key]
+        return c, r
+
+    for a, b in graph.edges:
+        (xa, ya), (xb, yb) = xy(a), xy(b)
+        span = yb - ya
+        start = (xa, ya + box_h / 2)
+        end = (xb, yb - box_h / 2)
+        if span > 1:  # a long edge leaves and enters by the sides facing it and bows out around the boxes between
+            side = -1 if xa <= xb else 1
+            start, end = (xa + side * box_w / 2, ya), (xb + side * box_w / 2, yb)
+            style = f"arc3,rad={-side * min(0.15 + 0.4 * abs(xa - xb) / span, 0.5):.2f}"
+        else:
+            style = "arc3,rad=0"
+        ax.annotate("", xy=end, xytext=start, xycoords="data",
+                    arrowprops=dict(arrowstyle="-|>", color="#555555", lw=0.9, shrinkA=0, shrinkB=1,
+                                    connectionstyle=style, mutation_scale=9))
+    for key, node in graph.nodes.items():
+        x, y = xy(key)
+        patch = FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h, boxstyle="round,pad=0,rounding_size=0.08",
+                               facecolor=_GRAPH_COLORS[node.kind], edgecolor="#222222" if node.is_output else "#777777",
+                               linewidth=2.2 if node.is_output else 0.8, mutation_aspect=row_h / col_w)
+        ax.add_patch(patch)
+        lines = node_lines(node)
+        ax.text(x, y - 0.17 if len(lines) > 2 else y - 0.1, lines[0], ha="center", va="center", fontsize=9,
+                fontweight="bold")
+        if len(lines) > 1:
+            ax.text(x, y + 0.07 if len(lines) > 2 else y + 0.14, lines[1], ha="center", va="center", fontsize=8)
+        if len(lines) > 2:
+            ax.text(x, y + 0.24, lines[2], ha="center", va="center", fontsize=7, color="#444444", style="italic")
+    if title:
+        ax.text((left + right) / 2, -0.55 - 0.25 / row_h, title, ha="center", va="center", fontsize=11)
+    kinds = [k for k in _GRAPH_KINDS if any(n.kind == k for n in graph.nodes.values())]
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(facecolor=_GRAPH_COLORS[k], edgecolor="#777777", label=_GRAPH_KINDS[k]) for k in kinds],
+              loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=1 if width < 5 else 2, fontsize=7, frameon=False)
+    _atomic_savefig(fig, path)
+    plt.close(fig)
+    if dot:
+        Path(path).with_suffix(".dot").write_text(graph.to_dot())
+    return graph

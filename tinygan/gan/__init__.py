@@ -1,7 +1,7 @@
 """GAN recipes (one file per variant), their losses, and the shared Trainer."""
 
 from tinygan.gan.recipe import Recipe, RecipeConfig
-from tinygan.gan.registry import RECIPES, get_recipe
+from tinygan.gan.registry import RECIPES, get_recipe, register
 from tinygan.gan.trainer import TrainConfig, Trainer, TrainingDiverged
 from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.dcgan import DCGAN
@@ -12,4 +12,4 @@ from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
 __all__ = ["DCGAN", "LSGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe", "RecipeConfig",
-           "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe"]
+           "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe", "register"]

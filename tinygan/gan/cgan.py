@@ -82,6 +82,10 @@ class ConditionalGAN(Recipe):
     name = "cgan"
     paper = "Mirza & Osindero 2014, Conditional Generative Adversarial Nets (arXiv:1411.1784)"
     Config = CGANConfig
+    loss_formulas = {
+        "D": "-E_(x,y)[log D(x|y)] - E_(z,y)[log(1 - D(G(z|y)|y))]",
+        "G": "-E_(z,y)[log D(G(z|y)|y)]",
+    }
     conditional = True
 
     def build(self):

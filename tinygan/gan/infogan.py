@@ -90,6 +90,11 @@ class InfoGAN(Recipe):
     name = "infogan"
     paper = "Chen et al. 2016, InfoGAN: Interpretable Representation Learning (arXiv:1606.03657)"
     Config = InfoGANConfig
+    loss_formulas = {
+        "D and Q": "-E_x[log D(x)] - E_(z,c)[log(1 - D(G(z,c)))] + lambda L_info",
+        "G": "-E_(z,c)[log D(G(z,c))] + lambda L_info",
+        "L_info": "CE(c_cat, Q_cat(G(z,c))) + w_cont 1/2 ||c_cont - Q_mu(G(z,c))||^2  (= -L_I + const);  lambda = info_weight, w_cont = cont_weight",
+    }
 
     def build(self):
         c = self.config

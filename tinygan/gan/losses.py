@@ -101,7 +101,7 @@ def interpolate(real, fake):
     if real.shape != fake.shape:
         raise ValueError(f"interpolate: real and fake must have one shape, got {real.shape} and {fake.shape}")
     e = random.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
-    return Tensor(e * real.data + (1.0 - e) * fake.data, requires_grad=True)
+    return Tensor(e * real.data + (1.0 - e) * fake.data, requires_grad=True, name="x_hat")
 
 
 def gradient_penalty(critic, real, fake):

@@ -56,6 +56,11 @@ class LSGAN(Recipe):
     name = "lsgan"
     paper = "Mao et al. 2017, Least Squares Generative Adversarial Networks (arXiv:1611.04076)"
     Config = LSGANConfig
+    loss_formulas = {
+        "D": "1/2 E_x[(D(x) - b)^2] + 1/2 E_z[(D(G(z)) - a)^2]",
+        "G": "1/2 E_z[(D(G(z)) - c)^2]",
+        "codes": "a = 0 (fake), b = 1 (real), c = 1 (what G wants D to say)",
+    }
 
     def build(self):
         c = self.config

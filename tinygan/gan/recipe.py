@@ -51,7 +51,8 @@ class Recipe:
     """Base class of the GAN variants."""
 
     name = "recipe"
-    paper = ""
+    paper = ""                   # title and arXiv id
+    loss_formulas = {}           # {"D": "...", "G": "..."}: the losses as formulas, for the card
     Config = RecipeConfig
     n_critic = 1                 # discriminator (critic) steps per generator step
     conditional = False          # does G take class labels?

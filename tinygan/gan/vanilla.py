@@ -59,6 +59,12 @@ class VanillaGAN(Recipe):
     name = "vanilla"
     paper = "Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661)"
     Config = VanillaConfig
+    loss_formulas = {
+        "D": "-E_x[log D(x)] - E_z[log(1 - D(G(z)))],  D = sigmoid(logit)",
+        "G (--g-cost non-saturating, default)": "-E_z[log D(G(z))]",
+        "G (--g-cost minimax)": "E_z[log(1 - D(G(z)))]",
+        "G (--g-cost max-likelihood)": "-1/2 E_z[exp(sigmoid^-1(D(G(z))))]",
+    }
 
     def build(self):
         c = self.config

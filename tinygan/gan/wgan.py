@@ -51,6 +51,11 @@ class WGAN(Recipe):
     name = "wgan"
     paper = "Arjovsky, Chintala & Bottou 2017, Wasserstein GAN (arXiv:1701.07875)"
     Config = WGANConfig
+    loss_formulas = {
+        "D (critic f)": "E_z[f(G(z))] - E_x[f(x)], then every weight clipped to [-c, c]",
+        "G": "-E_z[f(G(z))]",
+        "logged": "wasserstein = E_x[f(x)] - E_z[f(G(z))]",
+    }
 
     def build(self):
         c = self.config

@@ -61,6 +61,11 @@ class WGANGP(Recipe):
     name = "wgan_gp"
     paper = "Gulrajani et al. 2017, Improved Training of Wasserstein GANs (arXiv:1704.00028)"
     Config = WGANGPConfig
+    loss_formulas = {
+        "D (critic f)": "E_z[f(G(z))] - E_x[f(x)] + lambda E_x_hat[(||grad_x_hat f(x_hat)||_2 - 1)^2]",
+        "x_hat": "e x + (1 - e) G(z),  e ~ U[0, 1] per sample;  lambda = gp_weight = 10",
+        "G": "-E_z[f(G(z))]",
+    }
 
     def build(self):
         c = self.config

@@ -12,6 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 from tinygan import backend
+from tinygan import tensor as _tensor
 from tinygan.tensor import Tensor
 
 
@@ -97,7 +98,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        observer = _tensor._observer
+        if observer is None:
+            return self.forward(*args, **kwargs)
+        with observer.module_scope(self):  # only inside tinygan.graph.record_modules()
+            return self.forward(*args, **kwargs)
 
     # -- traversal ---------------------------------------------------------------------------
     def named_children(self):
