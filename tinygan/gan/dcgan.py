@@ -11,7 +11,7 @@ Generator, ``generator="upsample"`` (the seed's Keras model):
 Generator, ``generator="transposed"`` (the paper's fractionally-strided convolutions, the default):
     z -> Dense 128*7*7 -> reshape -> BN -> ReLU -> ConvT(128, 64, 4, 2, 1) -> BN -> ReLU
       -> ConvT(64, 1, 4, 2, 1) -> tanh
-What each costs, counted in multiply-adds x 2 per sample of one generator forward pass:
+What each costs, in FLOPs (2 per multiply-add) per sample, for one generator forward pass:
 
     layer                          upsample (the seed's)            transposed (the paper's)
     Dense 100 -> 128*7*7           2*100*6272          =   1.25 M   the same                =  1.25 M
