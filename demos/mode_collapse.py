@@ -46,12 +46,27 @@ def sample_data(rng, n):
     return (centers + STD * rng.standard_normal(n)).astype(np.float32)[:, None]
 
 
+class OneCity(nn.Module):
+    """x = b + 0.5 z_1: a generator that can only draw one narrow peak, the width of a city's,
+    and learns only where to put it (b). The seed's story in its barest form: G can serve one
+    city at a time, and the question is whether it stays or moves."""
+
+    def __init__(self):
+        super().__init__()
+        self.b = nn.Parameter(np.zeros(1, dtype=np.float32))
+
+    def forward(self, z):
+        return z[:, :1] * STD + self.b
+
+
 def make_networks(z_dim, hidden, g_hidden=None):
-    """G: an MLP with two hidden layers of ``g_hidden`` units (default ``hidden``), or with
-    ``g_hidden=0`` the affine map z -> w.z + b (a single Gaussian: it can hold one city at most);
-    D: an MLP with two hidden layers of ``hidden`` units."""
+    """G: an MLP with two hidden layers of ``g_hidden`` units (default ``hidden``); with
+    ``g_hidden=0`` the affine map z -> w.z + b (one Gaussian of learned width); with
+    ``g_hidden=-1`` ``OneCity``. D: an MLP with two hidden layers of ``hidden`` units."""
     g_hidden = hidden if g_hidden is None else g_hidden
-    if g_hidden == 0:
+    if g_hidden == -1:
+        G = OneCity()
+    elif g_hidden == 0:
         G = nn.Sequential(nn.Linear(z_dim, 1))
     else:
         G = nn.Sequential(nn.Linear(z_dim, g_hidden), nn.LeakyReLU(0.2), nn.Linear(g_hidden, g_hidden),
@@ -163,7 +178,8 @@ def main(argv=None):
     parser.add_argument("--lr-g", type=float, default=None, help="G's learning rate (default: --lr)")
     parser.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     parser.add_argument("--g-hidden", type=int, default=None,
-                        help="G's hidden width (default --hidden); 0: an affine G, one Gaussian")
+                        help="G's hidden width (default --hidden); 0: an affine G, one Gaussian; -1: OneCity, "
+                             "one narrow peak that only moves")
     parser.add_argument("--d-steps", type=int, default=1, help="D steps per G step (default 1)")
     parser.add_argument("--trace-every", type=int, default=25, help="steps between the trace's measurements")
     parser.add_argument("--eval-samples", type=int, default=5000, help="samples per histogram")
