@@ -184,6 +184,7 @@ def main(argv=None):
     parser.add_argument("--trace-every", type=int, default=25, help="steps between the trace's measurements")
     parser.add_argument("--eval-samples", type=int, default=5000, help="samples per histogram")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--png", default="mode_collapse.png", help="file name of the PNG in --out")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.snapshots < 2:
         parser.error("--steps must be positive and --snapshots at least 2")
@@ -194,13 +195,19 @@ def main(argv=None):
         t0 = time.perf_counter()
         results[cost] = train(cost, args, snapshots)
         print(f"{cost}: {args.steps} steps in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    path = args.out / "mode_collapse.png"
-    plot(results, snapshots, path)
+    path = args.out / args.png
+    setting = (f"G {'OneCity' if args.g_hidden == -1 else 'affine' if args.g_hidden == 0 else 'MLP'}, "
+               f"{args.optimizer}, lr D {args.lr:g}, lr G {args.lr_g or args.lr:g}, {args.d_steps} D step(s)")
+    plot(results, snapshots, path, setting)
     print(f"after {args.steps} steps (seed {args.seed}), fraction of {args.eval_samples} samples:")
-    print(f"  {'cost':<16}{'near A (-4)':>12}{'near B (+4)':>12}{'elsewhere':>12}")
+    print(f"  {'cost':<16}{'near A (-4)':>12}{'near B (+4)':>12}{'elsewhere':>12}{'hops':>6}"
+          f"{'steps on A':>12}")
     for cost, samples in results.items():
         a, b, rest = mode_fractions(samples[args.steps])
-        print(f"  {cost:<16}{a:>12.1%}{b:>12.1%}{rest:>12.1%}")
+        t = samples["trace"]
+        print(f"  {cost:<16}{a:>12.1%}{b:>12.1%}{rest:>12.1%}{hops(t):>6}{np.mean(t[:, 1] > 0.8):>12.0%}")
+    print(f"  (hops: moves of more than 80% of the samples from one city to the other, measured every "
+          f"{args.trace_every} steps; steps on A: the fraction of those measurements with > 80% on A)")
     print(f"wrote {path}")
     return 0
 
