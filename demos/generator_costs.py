@@ -151,7 +151,8 @@ def main(argv=None):
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--eval-n", type=int, default=10000, help="samples for FID (default 10000, as `tinygan eval`)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=None, help="MNIST directory (default: $TINYGAN_DATA, cache, download)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="MNIST directory (default: $TINYGAN_DATA, cache, download)")
     args = parser.parse_args(argv)
     if args.steps < 0:
         parser.error("--steps must be >= 0")

@@ -82,7 +82,8 @@ def d_of(D, x):
 def equilibrium_gan(args, rng):
     """A GAN learning N(2, 0.5^2); the mean D(G(z)) and D(x) every ``log`` steps."""
     G, D = mlp(1, 32, in_features=4), mlp(2)   # z is 4-d
-    opt_g, opt_d = Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999)), Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_g = Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     trace = []
     for step in range(args.gan_steps):
         real = tg.Tensor((2.0 + 0.5 * rng.standard_normal((args.batch_size, 1))).astype(np.float32))
@@ -100,7 +101,8 @@ def equilibrium_gan(args, rng):
         opt_g.step()
         if step % 50 == 0 or step == args.gan_steps - 1:
             sig = lambda t: float((1 / (1 + np.exp(-t.numpy().astype(np.float64)))).mean())  # noqa: E731
-            trace.append((step, sig(real_logits), sig(fake_logits), float(fake.numpy().mean()), float(fake.numpy().std())))
+            x = fake.numpy()
+            trace.append((step, sig(real_logits), sig(fake_logits), float(x.mean()), float(x.std())))
     return np.array(trace)
 
 

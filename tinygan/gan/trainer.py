@@ -215,7 +215,8 @@ class Trainer:
         for m in self.recipe.networks().values():
             m.train()
         self.log(f"training {self.recipe.name} for {self.total_steps} steps ({len(self.loader)} batches an epoch, "
-                 f"{self.d_steps} per step, schedule {self.config.schedule}) on {self.recipe.device}; writing to {self.out_dir}")
+                 f"{self.d_steps} per step, schedule {self.config.schedule}) on {self.recipe.device}; "
+                 f"writing to {self.out_dir}")
         batches = self._batches()
         sums, count, last = {}, 0, {}
         t_interval, t_start = time.perf_counter(), time.perf_counter() - self.elapsed

@@ -13,8 +13,8 @@ found unstable here. The estimate is logged as ``wasserstein``: unlike a GAN's l
 as the samples improve.
 
 Networks, ``networks``: ``dcgan`` (the default) is DCGAN's transposed-convolution generator and
-its convolutional discriminator, whose last layer is already linear: Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(64, 128, 4, 2, 1)
--> BN -> LeakyReLU -> Dense 1. The critic keeps its batch-norm, as in the paper's DCGAN
+its convolutional discriminator, whose last layer is already linear:
+Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(64, 128, 4, 2, 1) -> BN -> LeakyReLU -> Dense 1. The critic keeps its batch-norm, as in the paper's DCGAN
 experiments (its released code clips the batch-norm scale and shift with the other weights,
 and so does this recipe). Left out: the paper's code also takes 100 critic steps per generator
 step for the first 25 generator steps and every 500th one.
