@@ -17,7 +17,16 @@ Both costs put all their samples on one city (seeds 0 and 2: B; seeds 1 and 3: A
 hundred steps and stay there: a narrow peak that D cannot reject fast enough to push G across
 the empty valley, since G's gradient only points downhill locally. (The costs behave alike
 here because G starts at 0, between the modes, where D is unsure and log(1 - D) does not yet
-saturate.) Compare the columns: the early ones are spaced geometrically to show the jump.
+saturate.) Compare the columns: the early ones are spaced geometrically to show the jump. The bottom row
+traces the fraction of samples on city A every ``--trace-every`` steps and counts the hops.
+
+The seed also describes the generator *hopping* between the cities as D catches up. That needs
+a generator that moves much faster than D: with ``--g-hidden -1`` (``OneCity``, one peak that
+only moves) at ``--lr-g 0.1`` against D's ``--lr 1e-4``, G visits A and comes back 10-12 times
+in the first ~2,000 steps before settling on B. Slower generators, an affine or MLP G, SGD and
+5 D steps per G step did not hop (the README lists what was tried and what each did).
+
+    python demos/mode_collapse.py --out demos_out --g-hidden -1 --lr 1e-4 --lr-g 0.1 --png mode_collapse_hopping.png
 
     python demos/mode_collapse.py --out demos_out
 """
