@@ -17,7 +17,16 @@ Both costs put all their samples on one city (seeds 0 and 2: B; seeds 1 and 3: A
 hundred steps and stay there: a narrow peak that D cannot reject fast enough to push G across
 the empty valley, since G's gradient only points downhill locally. (The costs behave alike
 here because G starts at 0, between the modes, where D is unsure and log(1 - D) does not yet
-saturate.) Compare the columns: the early ones are spaced geometrically to show the jump.
+saturate.) Compare the columns: the early ones are spaced geometrically to show the jump. The bottom row
+traces the fraction of samples on city A every ``--trace-every`` steps and counts the hops.
+
+The seed also describes the generator *hopping* between the cities as D catches up. That needs
+a generator that moves much faster than D: with ``--g-hidden -1`` (``OneCity``, one peak that
+only moves) at ``--lr-g 0.1`` against D's ``--lr 1e-4``, G visits A and comes back 10-12 times
+in the first ~2,000 steps before settling on B. Slower generators, an affine or MLP G, SGD and
+5 D steps per G step did not hop (the README lists what was tried and what each did).
+
+    python demos/mode_collapse.py --out demos_out --g-hidden -1 --lr 1e-4 --lr-g 0.1 --png mode_collapse_hopping.png
 
     python demos/mode_collapse.py --out demos_out
 """
@@ -34,7 +43,7 @@ import numpy as np
 import tinygan as tg
 from tinygan import nn
 from tinygan.gan import losses
-from tinygan.optim import Adam
+from tinygan.optim import SGD, Adam
 
 MODES = (-4.0, 4.0)
 STD = 0.5
@@ -46,9 +55,31 @@ def sample_data(rng, n):
     return (centers + STD * rng.standard_normal(n)).astype(np.float32)[:, None]
 
 
-def make_networks(z_dim, hidden):
-    G = nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-                      nn.Linear(hidden, 1))
+class OneCity(nn.Module):
+    """x = b + 0.5 z_1: a generator that can only draw one narrow peak, the width of a city's,
+    and learns only where to put it (b). The seed's story in its barest form: G can serve one
+    city at a time, and the question is whether it stays or moves."""
+
+    def __init__(self):
+        super().__init__()
+        self.b = nn.Parameter(np.zeros(1, dtype=np.float32))
+
+    def forward(self, z):
+        return z[:, :1] * STD + self.b
+
+
+def make_networks(z_dim, hidden, g_hidden=None):
+    """G: an MLP with two hidden layers of ``g_hidden`` units (default ``hidden``); with
+    ``g_hidden=0`` the affine map z -> w.z + b (one Gaussian of learned width); with
+    ``g_hidden=-1`` ``OneCity``. D: an MLP with two hidden layers of ``hidden`` units."""
+    g_hidden = hidden if g_hidden is None else g_hidden
+    if g_hidden == -1:
+        G = OneCity()
+    elif g_hidden == 0:
+        G = nn.Sequential(nn.Linear(z_dim, 1))
+    else:
+        G = nn.Sequential(nn.Linear(z_dim, g_hidden), nn.LeakyReLU(0.2), nn.Linear(g_hidden, g_hidden),
+                          nn.LeakyReLU(0.2), nn.Linear(g_hidden, 1))
     D = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
                       nn.Linear(hidden, 1))
     return G, D
@@ -58,31 +89,48 @@ def train(cost, args, snapshots):
     """Train one GAN with generator cost ``cost``; returns {step: samples} at the snapshot steps."""
     tg.manual_seed(args.seed)                       # the same initial weights and noise for both costs
     rng = np.random.default_rng(args.seed)          # and the same data batches
-    G, D = make_networks(args.z_dim, args.hidden)
-    opt_g = Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    opt_d = Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    G, D = make_networks(args.z_dim, args.hidden, args.g_hidden)
+    if args.optimizer == "sgd":
+        opt_g, opt_d = SGD(G.parameters(), lr=args.lr_g or args.lr), SGD(D.parameters(), lr=args.lr)
+    else:
+        opt_g = Adam(G.parameters(), lr=args.lr_g or args.lr, betas=(0.5, 0.999))
+        opt_d = Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     g_cost = losses.g_loss_minimax if cost == "minimax" else losses.g_loss_nonsaturating
     z_eval = tg.Tensor(tg.random.randn(args.eval_samples, args.z_dim))
-    out = {}
+    out, trace = {}, []
     for step in range(args.steps + 1):
-        if step in snapshots:
+        if step in snapshots or step % args.trace_every == 0:
             with tg.no_grad():
-                out[step] = G(z_eval).numpy()[:, 0]
+                x = G(z_eval).numpy()[:, 0]
+            if step in snapshots:
+                out[step] = x
+            if step % args.trace_every == 0:
+                trace.append([step] + mode_fractions(x))
         if step == args.steps:
             break
-        real = tg.Tensor(sample_data(rng, args.batch_size))
-        with tg.no_grad():
-            fake = G(tg.Tensor(tg.random.randn(args.batch_size, args.z_dim)))
-        d_loss = losses.d_loss_bce(D(real), D(fake))
-        D.zero_grad()
-        d_loss.backward()
-        opt_d.step()
+        for _ in range(args.d_steps):
+            real = tg.Tensor(sample_data(rng, args.batch_size))
+            with tg.no_grad():
+                fake = G(tg.Tensor(tg.random.randn(args.batch_size, args.z_dim)))
+            d_loss = losses.d_loss_bce(D(real), D(fake))
+            D.zero_grad()
+            d_loss.backward()
+            opt_d.step()
         g_loss = g_cost(D(G(tg.Tensor(tg.random.randn(args.batch_size, args.z_dim)))))
         G.zero_grad()
         D.zero_grad()
         g_loss.backward()
         opt_g.step()
+    out["trace"] = np.array(trace)
     return out
+
+
+def hops(trace, threshold=0.8):
+    """How often the generator moved its mass from one city to the other: the number of changes
+    in which city holds more than ``threshold`` of the samples (times neither does are skipped)."""
+    held = [("A" if a > threshold else "B" if b > threshold else None) for _, a, b, _ in trace]
+    held = [h for h in held if h is not None]
+    return sum(1 for x, y in zip(held, held[1:]) if x != y)
 
 
 def mode_fractions(x):
@@ -90,14 +138,21 @@ def mode_fractions(x):
     return near + [1.0 - sum(near)]
 
 
-def plot(results, snapshots, path):
+def plot(results, snapshots, path, title=""):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     grid = np.linspace(-8, 8, 400)
     density = sum(np.exp(-0.5 * ((grid - m) / STD) ** 2) for m in MODES) / (2 * STD * np.sqrt(2 * np.pi))
-    fig, axes = plt.subplots(len(results), len(snapshots), figsize=(3 * len(snapshots), 2.4 * len(results)),
-                             sharex=True, sharey=True, squeeze=False)
+    fig = plt.figure(figsize=(3 * len(snapshots), 2.4 * (len(results) + 1)))
+    grid_spec = fig.add_gridspec(len(results) + 1, len(snapshots))
+    axes = np.array([[fig.add_subplot(grid_spec[r, c]) for c in range(len(snapshots))] for r in range(len(results))])
+    ax = fig.add_subplot(grid_spec[len(results), :])
+    for cost, samples in results.items():
+        t = samples["trace"]
+        ax.plot(t[:, 0], t[:, 1], label=f"{cost}: {hops(t)} hops")
+    ax.set(xlabel="training step", ylabel="fraction on city A", ylim=(-0.05, 1.05))
+    ax.legend(fontsize=8)
     for row, (cost, samples) in enumerate(results.items()):
         for col, step in enumerate(snapshots):
             ax = axes[row, col]
@@ -111,7 +166,7 @@ def plot(results, snapshots, path):
                 ax.set_ylabel("density")
             if row == len(results) - 1:
                 ax.set_xlabel("temperature")
-    fig.suptitle("Two cities: generated samples (orange) vs the data (line)")
+    fig.suptitle(f"Two cities: generated samples (orange) vs the data (line); {title}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -128,9 +183,17 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--z-dim", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=1e-3, help="D's learning rate (and G's unless --lr-g)")
+    parser.add_argument("--lr-g", type=float, default=None, help="G's learning rate (default: --lr)")
+    parser.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    parser.add_argument("--g-hidden", type=int, default=None,
+                        help="G's hidden width (default --hidden); 0: an affine G, one Gaussian; -1: OneCity, "
+                             "one narrow peak that only moves")
+    parser.add_argument("--d-steps", type=int, default=1, help="D steps per G step (default 1)")
+    parser.add_argument("--trace-every", type=int, default=25, help="steps between the trace's measurements")
     parser.add_argument("--eval-samples", type=int, default=5000, help="samples per histogram")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--png", default="mode_collapse.png", help="file name of the PNG in --out")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.snapshots < 2:
         parser.error("--steps must be positive and --snapshots at least 2")
@@ -141,13 +204,19 @@ def main(argv=None):
         t0 = time.perf_counter()
         results[cost] = train(cost, args, snapshots)
         print(f"{cost}: {args.steps} steps in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    path = args.out / "mode_collapse.png"
-    plot(results, snapshots, path)
+    path = args.out / args.png
+    setting = (f"G {'OneCity' if args.g_hidden == -1 else 'affine' if args.g_hidden == 0 else 'MLP'}, "
+               f"{args.optimizer}, lr D {args.lr:g}, lr G {args.lr_g or args.lr:g}, {args.d_steps} D step(s)")
+    plot(results, snapshots, path, setting)
     print(f"after {args.steps} steps (seed {args.seed}), fraction of {args.eval_samples} samples:")
-    print(f"  {'cost':<16}{'near A (-4)':>12}{'near B (+4)':>12}{'elsewhere':>12}")
+    print(f"  {'cost':<16}{'near A (-4)':>12}{'near B (+4)':>12}{'elsewhere':>12}{'hops':>6}"
+          f"{'steps on A':>12}")
     for cost, samples in results.items():
         a, b, rest = mode_fractions(samples[args.steps])
-        print(f"  {cost:<16}{a:>12.1%}{b:>12.1%}{rest:>12.1%}")
+        t = samples["trace"]
+        print(f"  {cost:<16}{a:>12.1%}{b:>12.1%}{rest:>12.1%}{hops(t):>6}{np.mean(t[:, 1] > 0.8):>12.0%}")
+    print(f"  (hops: moves of more than 80% of the samples from one city to the other, measured every "
+          f"{args.trace_every} steps; steps on A: the fraction of those measurements with > 80% on A)")
     print(f"wrote {path}")
     return 0
 

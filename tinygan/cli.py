@@ -30,12 +30,13 @@ def _add_recipe_options(parser, recipe_cls):
     for f in dataclasses.fields(recipe_cls.Config):
         default = f.default
         kind = type(default)
+        note = f.metadata.get("help", "")
+        text = f"{note} (default: {default})" if note else f"(default: {default})"
         if kind is bool:
             group.add_argument(_flag(f.name), dest=f"recipe_{f.name}", type=_parse_bool, default=default,
-                               metavar="{true,false}", help=f"(default: {default})")
+                               metavar="{true,false}", help=text)
         else:
-            group.add_argument(_flag(f.name), dest=f"recipe_{f.name}", type=kind, default=default,
-                               help=f"(default: {default})")
+            group.add_argument(_flag(f.name), dest=f"recipe_{f.name}", type=kind, default=default, help=text)
 
 
 def _parse_bool(text):
@@ -92,6 +93,12 @@ def build_parser(variant=None):
     train.add_argument("--checkpoint-every", type=_positive_int, default=500)
     train.add_argument("--eval-every", type=int, default=0, help="steps between FID evaluations (0: never)")
     train.add_argument("--eval-samples", type=_positive_int, default=2000, help="samples per evaluation")
+    train.add_argument("--d-steps", type=_positive_int, default=None,
+                       help="discriminator steps per generator step (default: the variant's own, e.g. wgan's 5)")
+    train.add_argument("--schedule", choices=["alternating", "keras"], default="alternating",
+                       help="alternating: one D update on the joint real+fake loss per D step (default); keras: the "
+                            "seed chapter's Keras loop, a D update on a real batch then one on fakes drawn in "
+                            "inference mode, real batches drawn with replacement")
     if variant in RECIPES:
         _add_recipe_options(train, RECIPES[variant])
 
@@ -172,7 +179,7 @@ def cmd_train(args):
         evaluator = make_evaluator(n=args.eval_samples, device=device, data=args.data)
     train_config = TrainConfig(epochs=args.epochs, steps=args.steps, log_every=args.log_every,
                                sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                               eval_every=args.eval_every)
+                               eval_every=args.eval_every, d_steps=args.d_steps, schedule=args.schedule)
     trainer = Trainer(recipe, loader, out, train_config, evaluator=evaluator)
     print(recipe.describe(), file=sys.stderr)
     trainer.fit(resume=args.resume)

@@ -7,6 +7,11 @@ crosses from host to device inside the loop.
 The order of epoch ``e`` is a permutation drawn from a generator seeded with ``(seed, e)``. It
 depends on nothing else, so a run resumed from ``state_dict()`` (seed, epoch, batch index: a few
 ints) continues with exactly the batches it would have had.
+
+``replacement=True`` draws every batch as ``batch_size`` indices uniform over the whole set, with
+replacement (the seed chapter's Keras loop: ``idx = np.random.randint(0, N, batch_size)``):
+batch ``b`` of "epoch" ``e`` comes from a generator seeded with ``(seed, e, b)``, so it too
+resumes exactly. An "epoch" is then ``len(loader)`` such batches.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class DataLoader:
 
     ``shuffle`` draws a new order every epoch; ``drop_last`` leaves out a last batch smaller
     than ``batch_size`` (a GAN's batch statistics are then always over ``batch_size`` images).
+    ``replacement`` draws each batch independently, with replacement (see the module docstring).
     ``seed`` fixes the order on its own; without it the seed is drawn once from tinygan's CPU
     generator, so ``tinygan.manual_seed`` fixes it.
 
@@ -39,7 +45,8 @@ class DataLoader:
     one has been consumed to its end. ``len(loader)`` is the number of batches per epoch.
     """
 
-    def __init__(self, images, labels=None, batch_size=64, shuffle=True, drop_last=True, device=None, seed=None):
+    def __init__(self, images, labels=None, batch_size=64, shuffle=True, drop_last=True, device=None, seed=None,
+                 replacement=False):
         if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
             raise TypeError(f"images: expected a uint8 numpy array, got "
                             f"{getattr(images, 'dtype', type(images).__name__)}")
@@ -64,6 +71,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.replacement = bool(replacement)
         x = (images[:, None] if images.ndim == 3 else images).astype(np.float32)
         x /= np.float32(127.5)
         x -= np.float32(1)
@@ -85,26 +93,35 @@ class DataLoader:
         permutation = np.random.Generator(np.random.PCG64([self.seed, epoch])).permutation(n)
         return backend.to_device(permutation, self.device)
 
+    def _draw(self, epoch, batch):
+        """The indices of one batch drawn with replacement, fixed by (seed, epoch, batch)."""
+        index = np.random.Generator(np.random.PCG64([self.seed, epoch, batch])).integers(
+            0, len(self._x), self.batch_size)
+        return backend.to_device(index, self.device)
+
     def __iter__(self):
         if self.batch >= len(self):
             self.epoch += 1
             self.batch = 0
-        order = self._order(self.epoch)
+        order = None if self.replacement else self._order(self.epoch)
         while self.batch < len(self):
-            index = order[self.batch * self.batch_size:(self.batch + 1) * self.batch_size]
+            if self.replacement:
+                index = self._draw(self.epoch, self.batch)
+            else:
+                index = order[self.batch * self.batch_size:(self.batch + 1) * self.batch_size]
             self.batch += 1
             yield Tensor(self._x[index]), None if self._y is None else self._y[index]
 
     def state_dict(self):
         """Where the loader stands, as JSON-serialisable ints: enough to resume exactly."""
         return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch,
-                "batch_size": self.batch_size, "size": len(self._x)}
+                "batch_size": self.batch_size, "size": len(self._x), "replacement": self.replacement}
 
     def load_state_dict(self, state):
         """Continue from ``state_dict()``; the data set and batch size must be the same."""
-        expected = {"size": len(self._x), "batch_size": self.batch_size}
+        expected = {"size": len(self._x), "batch_size": self.batch_size, "replacement": self.replacement}
         for key, value in expected.items():
-            if state.get(key) != value:
+            if state.get(key, False if key == "replacement" else None) != value:
                 raise ValueError(f"state: {key} is {state.get(key)!r}, this loader has {value}")
         if not (_is_int(state.get("seed")) and _is_int(state.get("epoch")) and _is_int(state.get("batch"))
                 and state["seed"] >= 0 and state["epoch"] >= 0 and 0 <= state["batch"] <= len(self)):

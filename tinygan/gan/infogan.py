@@ -62,6 +62,7 @@ class InfoGANConfig(RecipeConfig):
     bn_momentum: float = 0.2
 
     def __post_init__(self):
+        super().__post_init__()
         if not isinstance(self.n_cat, int) or self.n_cat < 2:
             raise ValueError(f"n_cat: expected an integer of at least 2, got {self.n_cat!r}")
         if not isinstance(self.n_cont, int) or self.n_cont < 1:
@@ -108,7 +109,7 @@ class InfoGAN(Recipe):
         c = self.config
         cat = random.randint(0, c.n_cat, (n,), device=self.device)
         cont = random.rand(n, c.n_cont, device=self.device) * 2.0 - 1.0
-        return self.randn(n, c.z_dim), Tensor(cat), Tensor(cont)
+        return self.sample_z(n), Tensor(cat), Tensor(cont)
 
     def generate(self, latent):
         z, cat, cont = latent
@@ -149,7 +150,7 @@ class InfoGAN(Recipe):
         c = self.config
         xp = backend.xp_for(self.device)
         n = rows * cols
-        z = self.randn(1, c.z_dim).data if z is None else backend.copy_to_device(z, self.device, np.float32)
+        z = self.sample_z(1).data if z is None else backend.copy_to_device(z, self.device, np.float32)
         z = xp.repeat(z.reshape(1, c.z_dim).astype("float32"), n, axis=0)
         i = xp.arange(n)
         cont = xp.zeros((n, c.n_cont), dtype="float32")

@@ -24,6 +24,14 @@ keep:
   and arrays), saved in every checkpoint so that a resumed run continues exactly. Every
   network of every phase is built in ``build``, so a checkpoint always holds the same keys.
 * ``sample_images``: what a sample grid shows; ``evaluate``: what ``tinygan eval`` reports.
+* ``d_loss_real`` / ``d_loss_fake``: the discriminator's loss split into its term on a real
+  batch and its term on a fake batch, for the Keras schedule of the seed chapter's code
+  (``TrainConfig(schedule="keras")``: one D update on each, in turn). A recipe that does not
+  define them cannot train with that schedule, and says so.
+
+The latent: every recipe draws its noise z through ``sample_z`` (``config.latent``): N(0, I), the
+papers' and the chapter's Keras code's choice, or U(-1, 1)^z_dim, the choice of the seed's "GAN
+101" (``--latent uniform --z-dim 256``).
 
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
 checkpoint so that ``tinygan sample`` can rebuild the networks.
@@ -45,6 +53,22 @@ class RecipeConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    latent: str = dataclasses.field(default="normal", metadata={
+        "help": "normal: z ~ N(0, I); uniform: z ~ U(-1, 1), the seed's GAN 101 (with --z-dim 256)"})
+
+    def __post_init__(self):
+        check_recipe_config(self)
+
+
+LATENTS = ("normal", "uniform")
+
+
+def check_recipe_config(config):
+    """The checks of the options every recipe has (subclasses with their own __post_init__ call it)."""
+    if not isinstance(config.z_dim, int) or config.z_dim < 1:
+        raise ValueError(f"z_dim: expected a positive integer, got {config.z_dim!r}")
+    if config.latent not in LATENTS:
+        raise ValueError(f"latent: expected one of {list(LATENTS)}, got {config.latent!r}")
 
 
 class Recipe:
@@ -81,8 +105,8 @@ class Recipe:
         return {"G": self.opt_g, "D": self.opt_d}
 
     def sample_latent(self, n, labels=None):
-        """The generator's inputs for n samples, as a tuple (z by default, z ~ N(0, I))."""
-        return (self.randn(n, self.config.z_dim),)
+        """The generator's inputs for n samples, as a tuple (z by default, drawn by ``sample_z``)."""
+        return (self.sample_z(n),)
 
     def generate(self, latent):
         """Images (N, 1, 28, 28) in [-1, 1] from the inputs ``sample_latent`` made."""
@@ -95,6 +119,22 @@ class Recipe:
     def g_loss(self, n, labels):
         """The generator's loss on n fresh samples: (loss, info)."""
         raise NotImplementedError
+
+    def d_loss_real(self, real, labels):
+        """The discriminator's loss term on a real batch alone: (loss, info). Only the Keras
+        schedule uses it; a recipe that supports that schedule defines it with ``d_loss_fake``."""
+        raise NotImplementedError(f"the {self.name} recipe does not split its discriminator loss into a real "
+                                  "and a fake term (d_loss_real / d_loss_fake), which schedule 'keras' needs")
+
+    def d_loss_fake(self, fake, labels):
+        """The discriminator's loss term on a batch of fakes alone (drawn by the Trainer): (loss, info)."""
+        raise NotImplementedError(f"the {self.name} recipe does not split its discriminator loss into a real "
+                                  "and a fake term (d_loss_real / d_loss_fake), which schedule 'keras' needs")
+
+    def supports_split_d_loss(self):
+        """Does this recipe define ``d_loss_real`` and ``d_loss_fake`` (the Keras schedule)?"""
+        cls = type(self)
+        return cls.d_loss_real is not Recipe.d_loss_real and cls.d_loss_fake is not Recipe.d_loss_fake
 
     def after_d_step(self):
         """Called after each discriminator update (WGAN clips the critic's weights here)."""
@@ -149,6 +189,15 @@ class Recipe:
 
     def randn(self, *shape):
         return Tensor(random.randn(*shape, device=self.device))
+
+    def sample_z(self, n):
+        """n noise vectors (n, z_dim): z ~ N(0, I), or U(-1, 1) with ``latent="uniform"``."""
+        latent = getattr(self.config, "latent", "normal")
+        if latent == "uniform":
+            return Tensor(random.rand(n, self.config.z_dim, device=self.device) * 2 - 1)
+        if latent != "normal":
+            raise ValueError(f"{self.name}: latent: expected one of {list(LATENTS)}, got {latent!r}")
+        return self.randn(n, self.config.z_dim)
 
     def random_labels(self, n):
         return random.randint(0, 10, (n,), device=self.device)

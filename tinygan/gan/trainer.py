@@ -7,6 +7,18 @@ generator. Around that loop the Trainer does everything that is not the paper's:
 line, a metrics log (JSON lines), sample grids of a fixed latent batch, a loss-curve PNG,
 periodic checkpoints, exact resume, and a clean stop on a NaN or infinite loss.
 
+Two options change the schedule for every recipe (``TrainConfig``):
+
+* ``d_steps`` = k, the discriminator steps per generator step (the seed's "repeat k times";
+  Goodfellow et al. used k = 1); by default the recipe's own ``n_critic`` (WGAN's 5).
+* ``schedule="keras"``, the loop of the seed chapter's Keras code: each discriminator step is two
+  updates, one on a real batch (``recipe.d_loss_real``) and then one on a batch of fakes
+  (``recipe.d_loss_fake``), like its ``train_on_batch(real_imgs, ones)`` then
+  ``train_on_batch(fake_imgs, zeros)``; the fakes come from ``generator.predict``, i.e. with the
+  generator in inference mode (batch-norm's running statistics); and the real batches are drawn
+  with replacement (``np.random.randint(0, N, batch_size)``: the loader's ``replacement``). The
+  default ``"alternating"`` makes one update on the joint loss ``recipe.d_loss``.
+
 Files in ``out_dir``:
     checkpoint.npz       networks, optimizers, RNG and data-loader state, step (atomic writes)
     metrics.jsonl        one JSON object per logged step
@@ -27,11 +39,15 @@ from pathlib import Path
 
 from tinygan import backend, random
 from tinygan.checkpoint import load_checkpoint, save_checkpoint
+from tinygan.gan.recipe import batch_size
 from tinygan.tensor import Tensor, no_grad
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the run stopped and its last good checkpoint is intact."""
+
+
+SCHEDULES = ("alternating", "keras")
 
 
 @dataclasses.dataclass
@@ -45,8 +61,14 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end)
     eval_every: int = 0          # steps between evaluator calls (0: never)
     grid_size: int = 64          # samples in a grid (a square number)
+    d_steps: int | None = None   # discriminator steps per generator step (None: the recipe's n_critic)
+    schedule: str = "alternating"  # alternating | keras (see the module docstring)
 
     def __post_init__(self):
+        if self.d_steps is not None and (not isinstance(self.d_steps, int) or self.d_steps < 1):
+            raise ValueError(f"d_steps: expected a positive integer (or None: the recipe's own), got {self.d_steps!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule: expected one of {list(SCHEDULES)}, got {self.schedule!r}")
         for name in ("log_every", "sample_every", "checkpoint_every", "grid_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
@@ -90,13 +112,22 @@ class Trainer:
         self.config = config or TrainConfig()
         self.evaluator = evaluator
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.d_steps = self.config.d_steps or recipe.n_critic
+        if self.config.schedule == "keras":
+            if not recipe.supports_split_d_loss():
+                raise ValueError(f"schedule 'keras': the {recipe.name} recipe does not split its discriminator loss "
+                                 "into a real and a fake term (d_loss_real / d_loss_fake); use schedule 'alternating'")
+            if not hasattr(loader, "replacement"):
+                raise ValueError(f"schedule 'keras': its real batches are drawn with replacement, and this loader "
+                                 f"({type(loader).__name__}) has no 'replacement' option")
+            loader.replacement = True
         side = int(round(math.sqrt(self.config.grid_size)))
         if side * side != self.config.grid_size:
             raise ValueError(f"grid_size: expected a square number, got {self.config.grid_size}")
         if self.config.steps is not None:
             self.total_steps = self.config.steps
         else:
-            self.total_steps = max(1, int(self.config.epochs * len(loader)) // recipe.n_critic)
+            self.total_steps = max(1, int(self.config.epochs * len(loader)) // self.d_steps)
         self.step = 0
         self.elapsed = 0.0
         self.fixed_latent, self.fixed_labels = recipe.fixed_latent(self.config.grid_size)
@@ -116,22 +147,20 @@ class Trainer:
             yield from self.loader
 
     def _train_step(self, batches):
-        """One generator step and the n_critic discriminator steps before it; returns the info
+        """One generator step and the d_steps discriminator steps before it; returns the info
         dicts as detached 0-d tensors (no device-to-host copy here)."""
         recipe = self.recipe
         recipe.before_step(self.step)
         nets = list(recipe.networks().values())
         opts = recipe.optimizers()
         info = {}
-        for _ in range(recipe.n_critic):
+        for _ in range(self.d_steps):
             real, labels = next(batches)
+            if self.config.schedule == "keras":
+                info_d = self._keras_d_step(real, labels, nets, opts)
+                continue
             loss_d, info_d = recipe.d_loss(real, labels)
-            for m in nets:
-                m.zero_grad()
-            loss_d.backward()
-            for name in recipe.d_optimizers:
-                opts[name].step()
-            recipe.after_d_step()
+            self._d_update(loss_d, nets, opts)
         info.update(info_d)
         frozen = [recipe.networks()[name] for name in recipe.frozen_in_g_step]
         with _frozen(frozen):
@@ -143,6 +172,33 @@ class Trainer:
             opts[name].step()
         info.update(info_g)
         return info
+
+    def _d_update(self, loss_d, nets, opts):
+        for m in nets:
+            m.zero_grad()
+        loss_d.backward()
+        for name in self.recipe.d_optimizers:
+            opts[name].step()
+        self.recipe.after_d_step()
+
+    def _keras_d_step(self, real, labels, nets, opts):
+        """Two discriminator updates, on the real batch and then on fakes that the generator's
+        networks (those the generator step trains) draw in inference mode."""
+        recipe = self.recipe
+        loss_real, info_real = recipe.d_loss_real(real, labels)
+        self._d_update(loss_real, nets, opts)
+        generators = [m for name, m in recipe.networks().items() if name not in recipe.frozen_in_g_step]
+        flags = [(m, m.training) for g in generators for m in g.modules()]
+        for g in generators:
+            g.eval()
+        try:
+            fake = recipe.draw_fakes(batch_size(real), labels if recipe.conditional else None)
+        finally:
+            for m, flag in flags:
+                object.__setattr__(m, "training", flag)
+        loss_fake, info_fake = recipe.d_loss_fake(fake, labels)
+        self._d_update(loss_fake, nets, opts)
+        return {"d_loss": (loss_real + loss_fake).detach() * 0.5, **info_real, **info_fake}
 
     def fit(self, resume=False):
         """Train to ``total_steps`` (continuing from the checkpoint with ``resume``); returns the
@@ -159,7 +215,8 @@ class Trainer:
         for m in self.recipe.networks().values():
             m.train()
         self.log(f"training {self.recipe.name} for {self.total_steps} steps ({len(self.loader)} batches an epoch, "
-                 f"{self.recipe.n_critic} per step) on {self.recipe.device}; writing to {self.out_dir}")
+                 f"{self.d_steps} per step, schedule {self.config.schedule}) on {self.recipe.device}; "
+                 f"writing to {self.out_dir}")
         batches = self._batches()
         sums, count, last = {}, 0, {}
         t_interval, t_start = time.perf_counter(), time.perf_counter() - self.elapsed

@@ -36,6 +36,7 @@ class VanillaConfig(RecipeConfig):
     bn_momentum: float = 0.2         # Keras momentum 0.8
 
     def __post_init__(self):
+        super().__post_init__()
         if self.g_cost not in G_COSTS:
             raise ValueError(f"g_cost: expected one of {sorted(G_COSTS)}, got {self.g_cost!r}")
 
@@ -79,6 +80,15 @@ class VanillaGAN(Recipe):
         loss = losses.d_loss_bce(real_logits, fake_logits)
         return loss, {"d_loss": loss.detach(), "D(x)": mean(sigmoid(real_logits)).detach(),
                       "D(G(z))": mean(sigmoid(fake_logits)).detach()}
+
+    # The Keras schedule's two updates (the seed's train_on_batch(real, ones), then (fake, zeros)).
+    def d_loss_real(self, real, labels):
+        logits = self.D(real)
+        return losses.bce_with_logits(logits, 1.0), {"D(x)": mean(sigmoid(logits)).detach()}
+
+    def d_loss_fake(self, fake, labels):
+        logits = self.D(fake)
+        return losses.bce_with_logits(logits, 0.0), {"D(G(z))": mean(sigmoid(logits)).detach()}
 
     def g_loss(self, n, labels):
         loss = G_COSTS[self.config.g_cost](self.D(self.generate(self.sample_latent(n))))

@@ -12,12 +12,19 @@ steps per generator step, and momentum-free RMSprop (lr 5e-5) replaces Adam, whi
 found unstable here. The estimate is logged as ``wasserstein``: unlike a GAN's losses it falls
 as the samples improve.
 
-Networks: DCGAN's transposed-convolution generator and its convolutional discriminator, whose
-last layer is already linear: Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(64, 128, 4, 2, 1)
--> BN -> LeakyReLU -> Dense 1. The critic keeps its batch-norm, as in the paper's DCGAN
+Networks, ``networks``: ``dcgan`` (the default) is DCGAN's transposed-convolution generator and
+its convolutional discriminator, whose last layer is already linear:
+Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(64, 128, 4, 2, 1) -> BN -> LeakyReLU -> Dense 1. The critic keeps its batch-norm, as in the paper's DCGAN
 experiments (its released code clips the batch-norm scale and shift with the other weights,
 and so does this recipe). Left out: the paper's code also takes 100 critic steps per generator
 step for the first 25 generator steps and every 500th one.
+``mlp`` is the seed chapter's WGAN, which keeps its vanilla GAN's networks and changes only the
+losses, the clipping, the critic steps and the optimizer: the MLP generator (Dense 256-512-1024
+with LeakyReLU and batch-norm, tanh) and the MLP critic Dense 512 -> LeakyReLU -> Dense 256 ->
+LeakyReLU -> Dense 1, linear (the paper also trained MLP critics, "with similar results").
+
+RMSprop has no momentum, so the ``beta1``/``beta2`` every recipe's Config has are not used here;
+setting them is an error rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from tinygan import backend
 from tinygan.gan import losses
 from tinygan.gan.dcgan import conv_discriminator, transposed_generator
 from tinygan.gan.recipe import Recipe, RecipeConfig
+from tinygan.gan.vanilla import mlp_discriminator, mlp_generator
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import mean
 from tinygan.optim import RMSprop
@@ -35,12 +43,25 @@ from tinygan.optim import RMSprop
 
 @dataclasses.dataclass
 class WGANConfig(RecipeConfig):
-    lr: float = 5e-5            # RMSprop, both networks (beta1 and beta2 are not used)
+    lr: float = 5e-5            # RMSprop, both networks
+    beta1: float = dataclasses.field(default=0.5, metadata={"help": "not used: RMSprop has no momentum; "
+                                                                    "an error if changed"})
+    beta2: float = dataclasses.field(default=0.999, metadata={"help": "not used: RMSprop has no momentum; "
+                                                                      "an error if changed"})
     clip_value: float = 0.01    # critic weights are clipped to [-clip_value, clip_value]
     n_critic: int = 5           # critic steps per generator step
     bn_momentum: float = 0.2
+    networks: str = "dcgan"     # dcgan (convolutional) | mlp (the seed chapter's MLPs)
 
     def __post_init__(self):
+        super().__post_init__()
+        defaults = RecipeConfig()
+        for name in ("beta1", "beta2"):
+            if getattr(self, name) != getattr(defaults, name):
+                raise ValueError(f"{name}: WGAN trains with RMSprop, which has no {name}; got {getattr(self, name)!r} "
+                                 f"(leave it at {getattr(defaults, name)})")
+        if self.networks not in ("dcgan", "mlp"):
+            raise ValueError(f"networks: expected 'dcgan' or 'mlp', got {self.networks!r}")
         if not self.clip_value > 0:
             raise ValueError(f"clip_value: expected a positive number, got {self.clip_value!r}")
         if not isinstance(self.n_critic, int) or self.n_critic < 1:
@@ -60,8 +81,12 @@ class WGAN(Recipe):
     def build(self):
         c = self.config
         self.n_critic = c.n_critic
-        self.G = transposed_generator(c.z_dim, c.bn_momentum).to(self.device).apply(dcgan_init_)
-        self.D = conv_discriminator(bn_momentum=c.bn_momentum).to(self.device).apply(dcgan_init_)
+        if c.networks == "mlp":
+            self.G = mlp_generator(c.z_dim, c.bn_momentum).to(self.device)
+            self.D = mlp_discriminator().to(self.device)
+        else:
+            self.G = transposed_generator(c.z_dim, c.bn_momentum).to(self.device).apply(dcgan_init_)
+            self.D = conv_discriminator(bn_momentum=c.bn_momentum).to(self.device).apply(dcgan_init_)
         self.opt_g = RMSprop(self.G.parameters(), lr=c.lr)
         self.opt_d = RMSprop(self.D.parameters(), lr=c.lr)
         self.after_d_step()  # the critic starts inside the clipping box too
@@ -72,6 +97,15 @@ class WGAN(Recipe):
         loss = losses.d_loss_wasserstein(real_out, fake_out)
         return loss, {"d_loss": loss.detach(), "wasserstein": -loss.detach(),
                       "D(x)": mean(real_out).detach(), "D(G(z))": mean(fake_out).detach()}
+
+    # The Keras schedule's two updates (the seed's wasserstein_loss with labels -1 for real, 1 for fake).
+    def d_loss_real(self, real, labels):
+        out = self.D(real)
+        return -mean(out), {"D(x)": mean(out).detach()}
+
+    def d_loss_fake(self, fake, labels):
+        out = self.D(fake)
+        return mean(out), {"D(G(z))": mean(out).detach()}
 
     def g_loss(self, n, labels):
         loss = losses.g_loss_wasserstein(self.D(self.generate(self.sample_latent(n))))

@@ -46,6 +46,7 @@ class WGANGPConfig(RecipeConfig):
     bn_momentum: float = 0.2    # the generator's batch-norm
 
     def __post_init__(self):
+        super().__post_init__()
         if not self.gp_weight >= 0:
             raise ValueError(f"gp_weight: expected a non-negative number, got {self.gp_weight!r}")
         if not isinstance(self.n_critic, int) or self.n_critic < 1:
