@@ -24,6 +24,8 @@ keep:
   and arrays), saved in every checkpoint so that a resumed run continues exactly. Every
   network of every phase is built in ``build``, so a checkpoint always holds the same keys.
 * ``sample_images``: what a sample grid shows; ``evaluate``: what ``tinygan eval`` reports.
+* ``default_steps(batch_size)``: a recipe whose schedule has a length (ProGAN's growth) says
+  how many generator steps ``tinygan train`` runs when neither --steps nor --epochs is given.
 
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
 checkpoint so that ``tinygan sample`` can rebuild the networks.
@@ -117,6 +119,11 @@ class Recipe:
 
     def before_step(self, step):
         """Called before each iteration with the number of generator steps done so far."""
+
+    def default_steps(self, batch_size):
+        """The length of the recipe's own schedule in generator steps (ProGAN's growth), used by
+        ``tinygan train`` when neither --steps nor --epochs is given; None: train by epochs."""
+        return None
 
     def state_dict(self):
         """The recipe's own training state beyond its networks and optimizers (a schedule's phase,
