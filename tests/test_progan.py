@@ -260,9 +260,10 @@ def test_adam_leaves_blocks_not_yet_in_use_untouched(tmp_path):
                            for k in changed), sorted(changed)
 
 
-def test_resume_across_a_phase_boundary_is_bit_identical(tmp_path):
-    """Stop in the middle of the 4 -> 8 fade (alpha 0.5), resume in a fresh state: the weights
+def test_resume_across_a_phase_boundary_is_bit_identical(tmp_path, monkeypatch):
+    """Stop in the middle of the 4 -> 8 fade (alpha 0.25), resume in a fresh state: the weights
     after the 8x8 stable phase and the start of the 16x16 fade equal an unbroken run's."""
+    monkeypatch.setattr(Trainer, "save_samples", lambda self: None)  # matplotlib is most of the time here
     schedule = dict(fade_images=32, stable_images=24)   # batch 8: 3 steps at 4x4, then 4 steps of fade
     images = _fake_images()
 
@@ -297,11 +298,12 @@ def test_state_that_disagrees_with_the_schedule_is_refused():
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
-def test_short_run_on_mnist_learns_the_low_resolution_digits(tmp_path):
+def test_short_run_on_mnist_learns_the_low_resolution_digits(tmp_path, monkeypatch):
     """4x4 then the fade to 8x8 on 512 real digits: the samples' mean image moves to MNIST's."""
+    monkeypatch.setattr(Trainer, "save_samples", lambda self: None)
     images, _ = load_mnist("train", root=DATA)
     images = images[np.random.default_rng(0).choice(len(images), 512, replace=False)]
-    r = _recipe(fade_images=640, stable_images=640, channels="16,16,4,4", z_dim=16)
+    r = _recipe(fade_images=640, stable_images=320, channels="16,16,4,4", z_dim=16)
     loader = r.make_loader(images, None, 16, "cpu")
     real8 = to_np(avg_pool2d(Tensor(loader._x[:512]), 4)).mean(axis=0)
 
@@ -312,8 +314,8 @@ def test_short_run_on_mnist_learns_the_low_resolution_digits(tmp_path):
         return np.abs(fake.mean(axis=0) - real8).mean()
 
     before = distance()
-    Trainer(r, loader, tmp_path, TrainConfig(steps=60, log_every=10, sample_every=100), **QUIET).fit()
-    assert (r.level, r.alpha) == (1, 0.475)
+    Trainer(r, loader, tmp_path, TrainConfig(steps=40, log_every=10, sample_every=100), **QUIET).fit()
+    assert (r.level, r.alpha) == (1, 0.475)  # 39 * 16 images: 19 * 16 into the fade
     after = distance()
     assert after < 0.5 * before, (before, after)
     for p in list(r.G.parameters()) + list(r.D.parameters()):
