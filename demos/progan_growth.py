@@ -65,8 +65,10 @@ def plot_fid(records, schedule, batch_size, path):
     for kind, level, start, _ in schedule.phases():
         res = 4 * 2 ** level
         ax.axvline(start, color=colors[kind], linestyle="--" if kind == "fade" else "-", linewidth=0.8)
-        ax.text(start, ax.get_ylim()[1], f" {kind} {res}", rotation=90, va="top", ha="left", fontsize=7,
+        ax.text(start, ax.get_ylim()[1], f" {res}x{res} {kind}", rotation=90, va="top", ha="left", fontsize=7,
                 color=colors[kind])
+    end = max(schedule.total_images, x[-1])  # a run may continue its last stable phase past the schedule
+    ax.set_xlim(-0.01 * end, 1.01 * end)
     ax.set_title("ProGAN on MNIST: FID against images shown (lines: phase starts)", fontsize=9)
     _atomic_savefig(fig, path)
     plt.close(fig)

@@ -12,6 +12,7 @@ import pytest
 
 import tinygan as tg
 from tinygan import backend, gradcheck, gradgradcheck, nn
+from tinygan.cli import load_run
 from tinygan.data import load_mnist
 from tinygan.gan import TrainConfig, Trainer
 from tinygan.gan.progan import ProGAN, ProGANConfig
@@ -288,6 +289,11 @@ def test_resume_across_a_phase_boundary_is_bit_identical(tmp_path, monkeypatch):
     assert straight.growth.keys() == second.growth.keys() == {0, 1}
     for level in straight.growth:
         np.testing.assert_array_equal(straight.growth[level], second.growth[level])
+    # `tinygan sample` and `tinygan eval` rebuild the recipe at the checkpoint's phase, at 28x28.
+    loaded, meta = load_run(tmp_path / "b" / "checkpoint.npz")
+    assert (loaded.level, loaded.alpha, loaded.images_shown) == (second.level, second.alpha, 11 * 8)
+    with no_grad():
+        assert loaded.generate(loaded.sample_latent(4)).shape == (4, 1, 28, 28)
 
 
 def test_state_that_disagrees_with_the_schedule_is_refused():
