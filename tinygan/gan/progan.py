@@ -18,13 +18,22 @@ Loss (appendix A.1): WGAN-GP with the drift term, one critic step per generator 
     L_G = -E D(G(z)),    lambda = 10, eps_drift = 0.001,  Adam(1e-3, beta1 0, beta2 0.99, eps 1e-8).
 
 Where this differs for MNIST on a 2-core CPU: 32x32 grey images (MNIST zero-padded with the
-background value -1) instead of 1024x1024 RGB; channels (64, 64, 32, 16) and z of 128 instead
-of 512 everywhere; hundreds of thousands of images shown rather than 800k per phase, with
-one batch size for all resolutions (the paper lowers it as the images grow). The
+background value -1) instead of 1024x1024 RGB; channels (64, 32, 16, 8) and z of 128 instead
+of 512 everywhere; 6,400 images per fade and per stable phase by default instead of 800k (the
+last stable phase lasts until training stops: ``--steps`` beyond the schedule extends it),
+with one batch size for all resolutions (the paper lowers it as the images grow). The
 paper's 4x4 convolutions on the 1x1 latent and on D's last 4x4 map are dense layers (the same
 function). G's output is linear as in the paper; ``generate`` clips it to [-1, 1] and crops
 the padding back to 28x28 for the project's metrics. The authors' code also resets Adam's
-moments at each new resolution; here, as in the paper's text, they carry on.
+moments at each new resolution; here they carry on (the paper's text does not mention it).
+
+State: the resolution and alpha are a pure function of the images shown (step x batch size);
+``state_dict`` saves them anyway and ``load_state_dict`` checks them against the schedule, so a
+run resumed with another schedule is refused. It also keeps, for the growth picture, the
+generator's images of a fixed latent batch of its own at the end of each resolution. Grids
+(``sample_images``) show the current resolution upsampled to 32x32; ``generate`` (what
+``tinygan sample`` and ``tinygan eval`` use) crops that to 28x28, so an FID measured during a
+low-resolution phase is that of the upsampled images.
 """
 
 from __future__ import annotations
@@ -33,12 +42,14 @@ import dataclasses
 
 import numpy as np
 
+from tinygan import backend
 from tinygan.gan import losses
 from tinygan.gan.progan_networks import ProDiscriminator, ProGenerator
 from tinygan.gan.progan_schedule import GrowthSchedule
 from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.ops import avg_pool2d, clip, getitem, mean, upsample_nearest
-from tinygan.tensor import no_grad
+from tinygan.optim import Adam
+from tinygan.tensor import Tensor, no_grad
 
 PAD = 2            # 28 + 2 * 2 = 32
 FULL = 32
@@ -85,7 +96,6 @@ class ProGAN(Recipe):
     n_critic = 1
 
     def build(self):
-        from tinygan.optim import Adam
         c = self.config
         channels = c.channel_list()
         self.G = ProGenerator(c.z_dim, channels).to(self.device)
@@ -158,8 +168,6 @@ class ProGAN(Recipe):
 
     def growth_latent(self, n=10):
         """A fixed latent batch of its own (NumPy seed 12), so snapshots never draw from the run's RNG."""
-        from tinygan import backend
-        from tinygan.tensor import Tensor
         z = np.random.default_rng(12).standard_normal((n, self.config.z_dim)).astype(np.float32)
         return (Tensor(backend.to_device(z, self.device)),)
 
@@ -190,6 +198,4 @@ class ProGAN(Recipe):
 
 def _const(like, value):
     """A detached 0-d tensor for the metrics log (the Trainer averages info values)."""
-    from tinygan.tensor import Tensor
-    from tinygan import backend
     return Tensor(backend.xp_for(like.device).asarray(value, dtype=like.dtype))
