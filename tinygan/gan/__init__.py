@@ -12,5 +12,5 @@ from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-__all__ = ["DCGAN", "LSGAN", "ProGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe", "RecipeConfig",
-           "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe"]
+__all__ = ["DCGAN", "LSGAN", "ProGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe",
+           "RecipeConfig", "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe"]

@@ -191,7 +191,8 @@ class ProGAN(Recipe):
                              f"(fade_images={self.schedule.fade_images}, stable_images={self.schedule.stable_images})"
                              f" gives level {expected[0]}, alpha {expected[1]}")
         if self.batch_size is not None and state.get("batch_size") not in (None, self.batch_size):
-            raise ValueError(f"progan: state: batch size {state['batch_size']} in the checkpoint, {self.batch_size} now")
+            raise ValueError(f"progan: state: batch size {state['batch_size']} in the checkpoint, "
+                             f"{self.batch_size} now")
         self.images_shown, self.level, self.alpha = images, level, alpha
         self.growth = {int(k.split("_")[1]): np.asarray(v) for k, v in state.items() if k.startswith("growth_")}
 

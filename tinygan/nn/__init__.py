@@ -15,7 +15,8 @@ from tinygan.nn.pooling import AvgPool2d, MaxPool2d, Upsample
 from tinygan.nn.shape import Flatten, Reshape, Unflatten
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "EqualizedLR", "Flatten",
-    "Identity", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "MinibatchStdDev", "Module", "ModuleList", "Parameter", "PixelNorm", "ReLU",
-    "Reshape", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "equalized_lr", "init",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "EqualizedLR",
+    "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "MinibatchStdDev", "Module",
+    "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape", "Sequential", "Sigmoid", "Tanh", "Unflatten",
+    "Upsample", "equalized_lr", "init",
 ]
