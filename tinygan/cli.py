@@ -79,7 +79,8 @@ def build_parser(variant=None):
     train.add_argument("variant", choices=sorted(RECIPES), help="which GAN (see `tinygan list`)")
     train.add_argument("--help-variant", action=_HelpVariant, choices=sorted(RECIPES), metavar="NAME",
                        help="print the card of variant NAME (paper, losses, networks, optimizers, schedule) and exit")
-    train.add_argument("--epochs", type=float, default=5.0, help="passes over the 60,000 images (default 5)")
+    train.add_argument("--epochs", type=float, default=None,
+                       help="passes over the 60,000 images (default: the variant's own schedule, else 5)")
     train.add_argument("--steps", type=_positive_int, default=None, help="generator steps (overrides --epochs)")
     train.add_argument("--batch-size", type=_positive_int, default=64, help="(default 64)")
     train.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: $TINYGAN_DEVICE or cpu")
@@ -177,7 +178,10 @@ def cmd_train(args):
     if args.eval_every:
         from tinygan.metrics.evaluate import make_evaluator
         evaluator = make_evaluator(n=args.eval_samples, device=device, data=args.data)
-    train_config = TrainConfig(epochs=args.epochs, steps=args.steps, log_every=args.log_every,
+    steps, epochs = args.steps, args.epochs
+    if steps is None and epochs is None:
+        steps = recipe.default_steps(args.batch_size)
+    train_config = TrainConfig(epochs=5.0 if epochs is None else epochs, steps=steps, log_every=args.log_every,
                                sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
                                eval_every=args.eval_every, d_steps=args.d_steps, schedule=args.schedule)
     trainer = Trainer(recipe, loader, out, train_config, evaluator=evaluator)

@@ -7,9 +7,10 @@ from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.dcgan import DCGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
+from tinygan.gan.progan import ProGAN
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-__all__ = ["DCGAN", "LSGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe", "RecipeConfig",
-           "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe", "register"]
+__all__ = ["DCGAN", "LSGAN", "ProGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe",
+           "RecipeConfig", "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe", "register"]

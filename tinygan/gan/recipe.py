@@ -32,6 +32,8 @@ keep:
 The latent: every recipe draws its noise z through ``sample_z`` (``config.latent``): N(0, I), the
 papers' and the chapter's Keras code's choice, or U(-1, 1)^z_dim, the choice of the seed's "GAN
 101" (``--latent uniform --z-dim 256``).
+* ``default_steps(batch_size)``: a recipe whose schedule has a length (ProGAN's growth) says
+  how many generator steps ``tinygan train`` runs when neither --steps nor --epochs is given.
 
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
 checkpoint so that ``tinygan sample`` can rebuild the networks.
@@ -158,6 +160,11 @@ class Recipe:
 
     def before_step(self, step):
         """Called before each iteration with the number of generator steps done so far."""
+
+    def default_steps(self, batch_size):
+        """The length of the recipe's own schedule in generator steps (ProGAN's growth), used by
+        ``tinygan train`` when neither --steps nor --epochs is given; None: train by epochs."""
+        return None
 
     def state_dict(self):
         """The recipe's own training state beyond its networks and optimizers (a schedule's phase,

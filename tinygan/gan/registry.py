@@ -16,11 +16,12 @@ from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.dcgan import DCGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
+from tinygan.gan.progan import ProGAN
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN)}
+RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN, ProGAN)}
 
 
 def get_recipe(name):

@@ -5,14 +5,18 @@ from tinygan.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from tinygan.nn.conv import Conv2d, ConvTranspose2d
 from tinygan.nn.dropout import Dropout
 from tinygan.nn.embedding import Embedding
+from tinygan.nn.equalized_lr import EqualizedLR, equalized_lr
 from tinygan.nn.linear import Linear
+from tinygan.nn.minibatch_stddev import MinibatchStdDev
 from tinygan.nn.module import Identity, Module, ModuleList, Parameter, Sequential
 from tinygan.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinygan.nn.pixel_norm import PixelNorm
 from tinygan.nn.pooling import AvgPool2d, MaxPool2d, Upsample
 from tinygan.nn.shape import Flatten, Reshape, Unflatten
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "Flatten",
-    "Identity", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU",
-    "Reshape", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "init",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "EqualizedLR",
+    "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "MinibatchStdDev", "Module",
+    "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape", "Sequential", "Sigmoid", "Tanh", "Unflatten",
+    "Upsample", "equalized_lr", "init",
 ]
