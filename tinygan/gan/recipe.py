@@ -28,12 +28,12 @@ keep:
   batch and its term on a fake batch, for the Keras schedule of the seed chapter's code
   (``TrainConfig(schedule="keras")``: one D update on each, in turn). A recipe that does not
   define them cannot train with that schedule, and says so.
+* ``default_steps(batch_size)``: a recipe whose schedule has a length (ProGAN's growth) says
+  how many generator steps ``tinygan train`` runs when neither --steps nor --epochs is given.
 
 The latent: every recipe draws its noise z through ``sample_z`` (``config.latent``): N(0, I), the
 papers' and the chapter's Keras code's choice, or U(-1, 1)^z_dim, the choice of the seed's "GAN
 101" (``--latent uniform --z-dim 256``).
-* ``default_steps(batch_size)``: a recipe whose schedule has a length (ProGAN's growth) says
-  how many generator steps ``tinygan train`` runs when neither --steps nor --epochs is given.
 
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
 checkpoint so that ``tinygan sample`` can rebuild the networks.
