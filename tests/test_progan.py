@@ -326,3 +326,32 @@ def test_short_run_on_mnist_learns_the_low_resolution_digits(tmp_path, monkeypat
     assert after < 0.5 * before, (before, after)
     for p in list(r.G.parameters()) + list(r.D.parameters()):
         assert p.dtype == np.float32
+
+
+def test_cli_trains_the_schedule_unless_told_otherwise(monkeypatch, tmp_path):
+    """`tinygan train progan` runs as many steps as the schedule has images (--steps or --epochs win)."""
+    import tinygan.data
+    import tinygan.gan
+    from tinygan.cli import main
+    seen = []
+
+    class FakeTrainer:
+        checkpoint_path = tmp_path / "checkpoint.npz"
+
+        def __init__(self, recipe, loader, out, config, evaluator=None):
+            seen.append((recipe, loader, config))
+
+        def fit(self, resume=False):
+            pass
+
+    monkeypatch.setattr(tinygan.gan, "Trainer", FakeTrainer)
+    monkeypatch.setattr(tinygan.data, "load_mnist", lambda split, root=None: (_fake_images(), np.zeros(96, np.int64)))
+    base = ["train", "progan", "--batch-size", "16", "--fade-images", "160", "--stable-images", "96",
+            "--channels", "8,8,4,4", "--out", str(tmp_path)]
+    assert main(base) == 0 and main(base + ["--epochs", "2"]) == 0 and main(base + ["--steps", "7"]) == 0
+    (recipe, loader, config), (_, _, by_epochs), (_, _, by_steps) = seen
+    assert config.steps == 54 == recipe.default_steps(16)    # (96 + 3 * (160 + 96)) / 16
+    assert by_epochs.steps is None and by_epochs.epochs == 2.0 and by_steps.steps == 7
+    assert next(iter(loader))[0].shape == (16, 1, 32, 32)
+    assert main(["train", "vanilla", "--batch-size", "16", "--out", str(tmp_path)]) == 0
+    assert seen[-1][2].steps is None and seen[-1][2].epochs == 5.0   # recipes without a schedule: 5 epochs
