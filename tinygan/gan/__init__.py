@@ -4,12 +4,15 @@ from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.gan.registry import RECIPES, get_recipe
 from tinygan.gan.trainer import TrainConfig, Trainer, TrainingDiverged
 from tinygan.gan.cgan import ConditionalGAN
+from tinygan.gan.cogan import CoGAN
+from tinygan.gan.cyclegan import CycleGAN
 from tinygan.gan.dcgan import DCGAN
+from tinygan.gan.discogan import DiscoGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-__all__ = ["DCGAN", "LSGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe", "RecipeConfig",
+__all__ = ["CoGAN", "CycleGAN", "DCGAN", "DiscoGAN", "LSGAN", "RECIPES", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "Recipe", "RecipeConfig",
            "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "get_recipe"]

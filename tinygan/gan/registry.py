@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from tinygan.gan.cgan import ConditionalGAN
+from tinygan.gan.cogan import CoGAN
+from tinygan.gan.cyclegan import CycleGAN
 from tinygan.gan.dcgan import DCGAN
+from tinygan.gan.discogan import DiscoGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN)}
+RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN,
+                                         CoGAN, DiscoGAN, CycleGAN)}
 
 
 def get_recipe(name):

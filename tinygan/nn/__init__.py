@@ -7,12 +7,12 @@ from tinygan.nn.dropout import Dropout
 from tinygan.nn.embedding import Embedding
 from tinygan.nn.linear import Linear
 from tinygan.nn.module import Identity, Module, ModuleList, Parameter, Sequential
-from tinygan.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinygan.nn.norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
 from tinygan.nn.pooling import AvgPool2d, MaxPool2d, Upsample
 from tinygan.nn.shape import Flatten, Reshape, Unflatten
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "Flatten",
-    "Identity", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU",
+    "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU",
     "Reshape", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "init",
 ]
