@@ -83,7 +83,7 @@ class CoGAN(TwoDomainRecipe):
     paper = "Liu & Tuzel 2016, Coupled Generative Adversarial Networks (arXiv:1606.07536)"
     Config = CoGANConfig
     disjoint_halves = False      # both streams shuffle the whole training set (A and T of it)
-    tracked_scores = ("pair_consistency", "fid_a", "fid_b")
+    tracked_scores = ("pair_consistency", "pair_consistency_kappa", "fid_a", "fid_b")
     loss_formulas = {
         "D": "sum_d [ -E log D_d(x_d) - E log(1 - D_d(G_d(z))) ],  d in {A, B}",
         "G": "sum_d -E log D_d(G_d(z))   (G_A, G_B share their first layers; D_A, D_B their last)",

@@ -68,7 +68,7 @@ class HistoryBuffer:
         """{"count": int, "images": the stored images (count, C, H, W)} (arrays on the host)."""
         if self.images is None:
             return {"count": 0}
-        return {"count": self.count, "images": backend.to_numpy(self.images[:self.count])}
+        return {"count": self.count, "images": backend.to_numpy(self.images[:self.count]).copy()}
 
     def load_state_dict(self, state, device="cpu"):
         count = int(state.get("count", 0))

@@ -19,6 +19,11 @@ Translation models (G_AB: A -> B, G_BA: B -> A), on n MNIST test images x (label
 
 with x_a and x (x_b = T(x)) two disjoint random sets of test images.
 
+Every agreement P (preservation, pair consistency) comes with the agreement that chance alone
+would give with the same predicted-digit frequencies, p_e = sum_k h_1(k) h_2(k), and Cohen's
+kappa (P - p_e) / (1 - p_e): an untrained generator draws nearly one "digit" for everything,
+which agrees with itself almost always (P ~ 1, p_e ~ 1, kappa ~ 0).
+
 CoGAN, on n pairs (G_A(z), G_B(z)):
 
     pair_consistency  P[ argmax p(y | G_A(z)) = argmax p(y | view(G_B(z))) ]
@@ -47,6 +52,27 @@ def agreement(probs_1, probs_2):
         raise ValueError(f"agreement: expected two arrays (N, K) of one shape, got {probs_1.shape} and "
                          f"{probs_2.shape}")
     return float(np.mean(probs_1.argmax(axis=1) == probs_2.argmax(axis=1)))
+
+
+def chance_agreement(probs_1, probs_2):
+    """The agreement two independent labelings with these predicted-digit frequencies would reach:
+    p_e = sum_k h_1(k) h_2(k). A generator that draws one digit everywhere agrees with itself by
+    chance (p_e = 1), so agreement alone does not show that a pair or translation kept the digit."""
+    k = np.asarray(probs_1).shape[1]
+    h_1 = np.bincount(np.asarray(probs_1).argmax(axis=1), minlength=k) / len(probs_1)
+    h_2 = np.bincount(np.asarray(probs_2).argmax(axis=1), minlength=k) / len(probs_2)
+    return float(h_1 @ h_2)
+
+
+def kappa(observed, chance):
+    """Cohen's kappa (p_o - p_e) / (1 - p_e): 0 for agreement at chance level, 1 for perfect; 0
+    when p_e = 1 (every image one digit: nothing beyond chance can be shown)."""
+    return 0.0 if chance >= 1.0 else float((observed - chance) / (1.0 - chance))
+
+
+def _agreement_scores(name, probs_1, probs_2):
+    observed, chance = agreement(probs_1, probs_2), chance_agreement(probs_1, probs_2)
+    return {name: observed, f"{name}_chance": chance, f"{name}_kappa": kappa(observed, chance)}
 
 
 def mean_l1(x, y):
@@ -119,8 +145,8 @@ def evaluate_translation(recipe, n=5000, seed=0, data=None, batch_size=500):
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     (mu_b, sigma_b), accuracy_b = real_b_reference(domain, data)
     scores = {
-        "preservation_ab": agreement(cat["p_a"], cat["p_ab"]),
-        "preservation_ba": agreement(cat["p_b"], cat["p_ba"]),
+        **_agreement_scores("preservation_ab", cat["p_a"], cat["p_ab"]),
+        **_agreement_scores("preservation_ba", cat["p_b"], cat["p_ba"]),
         **{k: float(v) for k, v in sums.items()},
         "fid_ab": frechet_distance(*feature_statistics(cat["f_ab"]), mu_b, sigma_b),
         "fid_ba": frechet_distance(*feature_statistics(cat["f_ba"]), *real_statistics(data)),
@@ -149,15 +175,16 @@ def evaluate_pairs(recipe, n=10000, seed=0, data=None, batch_size=500):
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     (mu_b, sigma_b), accuracy_b = real_b_reference(domain, data)
     scores = {
-        "pair_consistency": agreement(cat["p_a"], cat["p_b"]),
+        **_agreement_scores("pair_consistency", cat["p_a"], cat["p_b"]),
         "fid_a": frechet_distance(*feature_statistics(cat["f_a"]), *real_statistics(data)),
         "fid_b": frechet_distance(*feature_statistics(cat["f_b"]), mu_b, sigma_b),
         "classifier_score_a": classifier_score(cat["p_a"]),
         "classes_covered_a": mode_coverage(cat["p_a"])["classes_covered"],
+        "classes_covered_b": mode_coverage(cat["p_b"])["classes_covered"],
         "classifier_accuracy_real_b": accuracy_b,
         "domain_b": domain.name, "n": int(n), "seed": int(seed),
     }
     return scores
 
 
-__all__ = ["agreement", "evaluate_pairs", "evaluate_translation", "mean_l1", "real_b_reference"]
+__all__ = ["agreement", "chance_agreement", "evaluate_pairs", "kappa", "evaluate_translation", "mean_l1", "real_b_reference"]
