@@ -173,6 +173,7 @@ def cmd_train(args):
     tinygan.manual_seed(args.seed)
     images, labels = load_mnist("train", root=args.data)
     recipe = recipe_cls(config, device=device)
+    recipe.data_root = args.data
     loader = recipe.make_loader(images, labels, batch_size=args.batch_size, device=device)
     evaluator = None
     if args.eval_every:
@@ -208,8 +209,9 @@ def cmd_sample(args):
     elif recipe.conditional:
         labels = recipe.random_labels(args.n)
     with no_grad():
-        images = recipe.generate(recipe.sample_latent(args.n, labels)).numpy()
-    save_grid(images, args.out, title=f"{recipe.name}, step {meta.get('step')}")
+        latent = recipe.sample_latent(args.n, labels)
+        images = recipe.sample_images(latent).numpy()
+    save_grid(images, args.out, nrow=recipe.grid_columns(latent), title=f"{recipe.name}, step {meta.get('step')}")
     print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)
     return 0
 

@@ -23,7 +23,8 @@ keep:
   StackGAN's stage); ``state_dict`` / ``load_state_dict``: the recipe's own state (numbers
   and arrays), saved in every checkpoint so that a resumed run continues exactly. Every
   network of every phase is built in ``build``, so a checkpoint always holds the same keys.
-* ``sample_images``: what a sample grid shows; ``evaluate``: what ``tinygan eval`` reports.
+* ``sample_images``: what a sample grid shows (``grid_columns``: its images per row);
+  ``evaluate``: what ``tinygan eval`` reports.
 * ``d_loss_real`` / ``d_loss_fake``: the discriminator's loss split into its term on a real
   batch and its term on a fake batch, for the Keras schedule of the seed chapter's code
   (``TrainConfig(schedule="keras")``: one D update on each, in turn). A recipe that does not
@@ -86,6 +87,7 @@ class Recipe:
     d_optimizers = ("D",)        # optimizers stepped after the discriminator's backward
     g_optimizers = ("G",)        # optimizers stepped after the generator's backward
     tracked_scores = ("fid", "classifier_score", "classes_covered")  # of evaluate(), logged with --eval-every
+    data_root = None             # the MNIST directory, for recipes that read images themselves (None: the default)
 
     def __init__(self, config=None, device=None):
         self.config = config if config is not None else self.Config()
@@ -180,6 +182,10 @@ class Recipe:
     def sample_images(self, latent):
         """The images of a sample grid (N, 1, H, W) for the fixed inputs ``latent``."""
         return self.generate(latent)
+
+    def grid_columns(self, latent):
+        """Images per row of the grid of ``sample_images(latent)`` (None: a square grid)."""
+        return None
 
     def evaluate(self, n=10000, seed=0, data=None):
         """What ``tinygan eval`` reports: FID, classifier score and mode coverage of n samples.

@@ -13,7 +13,10 @@ import os
 from pathlib import Path
 
 from tinygan.gan.cgan import ConditionalGAN
+from tinygan.gan.cogan import CoGAN
+from tinygan.gan.cyclegan import CycleGAN
 from tinygan.gan.dcgan import DCGAN
+from tinygan.gan.discogan import DiscoGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.progan import ProGAN
@@ -21,7 +24,8 @@ from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN, ProGAN)}
+RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN, ProGAN,
+                                     CoGAN, DiscoGAN, CycleGAN)}
 
 
 def get_recipe(name):

@@ -290,9 +290,10 @@ class Trainer:
     def save_samples(self):
         from tinygan.viz import plot_losses, save_grid
         images = self.sample_grid()
+        nrow = self.recipe.grid_columns(self.fixed_latent)
         path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
-        save_grid(images, path, title=f"{self.recipe.name}, step {self.step}")
-        save_grid(images, self.out_dir / "samples.png", title=f"{self.recipe.name}, step {self.step}")
+        save_grid(images, path, nrow=nrow, title=f"{self.recipe.name}, step {self.step}")
+        save_grid(images, self.out_dir / "samples.png", nrow=nrow, title=f"{self.recipe.name}, step {self.step}")
         plot_losses(self.metrics_path, self.out_dir / "losses.png", title=self.recipe.name)
 
     # -- checkpoints -----------------------------------------------------------------------------

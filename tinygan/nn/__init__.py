@@ -9,14 +9,14 @@ from tinygan.nn.equalized_lr import EqualizedLR, equalized_lr
 from tinygan.nn.linear import Linear
 from tinygan.nn.minibatch_stddev import MinibatchStdDev
 from tinygan.nn.module import Identity, Module, ModuleList, Parameter, Sequential
-from tinygan.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinygan.nn.norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
 from tinygan.nn.pixel_norm import PixelNorm
 from tinygan.nn.pooling import AvgPool2d, MaxPool2d, Upsample
 from tinygan.nn.shape import Flatten, Reshape, Unflatten
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "EqualizedLR",
-    "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "MinibatchStdDev", "Module",
-    "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape", "Sequential", "Sigmoid", "Tanh", "Unflatten",
-    "Upsample", "equalized_lr", "init",
+    "Flatten", "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "MinibatchStdDev",
+    "Module", "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape", "Sequential", "Sigmoid", "Tanh",
+    "Unflatten", "Upsample", "equalized_lr", "init",
 ]

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d and LayerNorm."""
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm and InstanceNorm2d."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from tinygan.nn import init
 from tinygan.nn._checks import check_input
 from tinygan.nn._param import empty_buffer, empty_parameter, positive_int
 from tinygan.nn.module import Module
-from tinygan.ops.norm import batch_norm, layer_norm
+from tinygan.ops.norm import batch_norm, instance_norm, layer_norm
 
 
 class _BatchNorm(Module):
@@ -84,3 +84,33 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class InstanceNorm2d(Module):
+    """Normalise each channel of each sample of (N, C, H, W) over its H x W values:
+
+        y = (x - mean_hw(x)) / sqrt(var_hw(x) + eps) * weight_c + bias_c
+
+    (``affine=True`` as CycleGAN uses it; PyTorch's default is affine=False.) No running
+    statistics: the same function in training and evaluation."""
+
+    def __init__(self, num_features, eps=1e-5, affine=True, device=None, dtype=None):
+        super().__init__()
+        self.num_features = positive_int(num_features, "num_features", "InstanceNorm2d")
+        self.eps, self.affine = float(eps), affine
+        if affine:
+            self.weight = empty_parameter((num_features,), device, dtype)
+            self.bias = empty_parameter((num_features,), device, dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        check_input(self, x, ndim=(4,), axis=1, size=self.num_features, like=self.weight if self.affine else None)
+        if x.shape[2] * x.shape[3] < 2:
+            raise ValueError(f"InstanceNorm2d: expected more than 1 value per channel, got input shape {x.shape}")
+        return instance_norm(x, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"

@@ -148,3 +148,19 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         y = y + bias
     return y
+
+
+def instance_norm(x, weight=None, bias=None, eps=1e-5):
+    """Instance normalisation (Ulyanov et al. 2016) of (N, C, H, W): each sample's each channel
+    over its own H x W values, then a per-channel affine step y = xhat * w_c + b_c. No batch
+    statistics, so training and evaluation compute the same function (CycleGAN's generators)."""
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"instance_norm: input: expected shape (N, C, H, W), got {x.shape}")
+    y = normalize(x, (2, 3), eps)
+    shape = (1, x.shape[1], 1, 1)
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y

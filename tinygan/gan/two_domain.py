@@ -1,0 +1,96 @@
+"""What the two-domain recipes share: domain B's transform, the two data streams, MNIST test
+images as sampling inputs, and the translation models' picture and evaluation.
+
+Domain A is MNIST, domain B MNIST passed through a known transform (``tinygan.data.domains``:
+negative, edges, rot90), chosen with ``--domain-b``. CoGAN learns the joint distribution from
+two unpaired streams of the whole training set; the translation models (DiscoGAN, CycleGAN)
+learn G_AB: A -> B and G_BA: B -> A from *disjoint halves* of it (A: the first 30,000 training
+images, B: T of the last 30,000), so that no pair (x, T(x)) exists in their data.
+
+A translation model's inputs for sample grids and evaluation are real images: ``sample_latent``
+draws MNIST *test* images with tinygan's generator (x_a, and T of other test images for x_b).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tinygan import random
+from tinygan.data.domains import get_domain
+from tinygan.data.two_domain import TwoDomainLoader, mnist_test_images, to_unit_range
+from tinygan.gan.recipe import Recipe, RecipeConfig
+from tinygan.tensor import Tensor, no_grad
+
+@dataclasses.dataclass
+class TwoDomainConfig(RecipeConfig):
+    domain_b: str = "negative"   # domain B = T(MNIST): negative, edges or rot90
+
+    def __post_init__(self):
+        get_domain(self.domain_b)
+
+
+class TwoDomainRecipe(Recipe):
+    """A recipe on two domains (A = MNIST, B = T(MNIST)); ``self.domain`` is T."""
+
+    Config = TwoDomainConfig
+    disjoint_halves = True       # the translation models; CoGAN sees the whole set in both streams
+
+    @property
+    def domain(self):
+        return get_domain(self.config.domain_b)
+
+    def make_loader(self, images, labels, batch_size, device):
+        """Batches ((x_a, x_b), None): A = MNIST, B = T(MNIST), shuffled independently."""
+        if self.disjoint_halves:
+            half = len(images) // 2
+            images_a, images_b = images[:half], images[half:2 * half]
+        else:
+            images_a, images_b = images, images
+        return TwoDomainLoader(images_a, self.domain(images_b), batch_size=batch_size, device=device)
+
+
+class TranslationRecipe(TwoDomainRecipe):
+    """G_AB, G_BA, D_A, D_B; one optimizer "G" for both generators, one "D" for both discriminators."""
+
+    frozen_in_g_step = ("D_A", "D_B")
+    tracked_scores = ("preservation_ab", "preservation_ba", "cycle_l1_a", "cycle_l1_b")
+
+    def networks(self):
+        return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
+
+    def translate(self, x_a, x_b):
+        """(G_AB(x_a), G_BA(x_b))."""
+        return self.G_AB(x_a), self.G_BA(x_b)
+
+    def sample_latent(self, n, labels=None):
+        """n MNIST test images x_a and T of n other test images x_b (Tensors), drawn with tinygan's
+        generator; the inputs a translation model is sampled and evaluated on."""
+        images, _ = mnist_test_images(self.data_root)
+        idx = random.generator("cpu").permutation(len(images))
+        if 2 * n > len(images):
+            raise ValueError(f"n: expected at most {len(images) // 2} inputs per domain, got {n}")
+        return to_unit_range(images[idx[:n]], self.device), to_unit_range(self.domain(images[idx[n:2 * n]]),
+                                                                           self.device)
+
+    def generate(self, latent):
+        return self.G_AB(latent[0])
+
+    def sample_images(self, latent):
+        """Six rows of k = sqrt(n) columns: x_a, G_AB(x_a), G_BA(G_AB(x_a)), x_b, G_BA(x_b), G_AB(G_BA(x_b))."""
+        from tinygan.ops import concat
+        k = self.grid_columns(latent)
+        x_a, x_b = latent[0][:k], latent[1][:k]
+        with no_grad():
+            fake_b, fake_a = self.translate(x_a, x_b)
+            rows = [x_a, fake_b, self.G_BA(fake_b), x_b, fake_a, self.G_AB(fake_a)]
+        return concat(rows, axis=0)
+
+    def grid_columns(self, latent):
+        return max(1, int(round(latent[0].shape[0] ** 0.5)))
+
+    def evaluate(self, n=10000, seed=0, data=None):
+        from tinygan.metrics.translation import evaluate_translation
+        return evaluate_translation(self, n=min(n, 5000), seed=seed, data=data)
+
+
+__all__ = ["TranslationRecipe", "TwoDomainConfig", "TwoDomainRecipe"]
