@@ -104,7 +104,8 @@ def locate_mnist():
     try:
         return find_mnist(), ""
     except MnistNotFoundError as exc:
-        return None, f"MNIST not found: {HOW_TO_GET_MNIST}. The sources tried: {exc}"
+        tried = " ".join(line.strip() for line in str(exc).splitlines()[1:-1])  # the numbered sources
+        return None, f"MNIST not found: {HOW_TO_GET_MNIST}. Sources tried: {tried}"
 
 
 @pytest.fixture(scope="session")
