@@ -6,11 +6,14 @@ from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.dcgan import DCGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
+from tinygan.gan.stackgan import StackGAN
+from tinygan.gan.stackganpp import StackGANpp
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN)}
+RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN, StackGAN,
+                                        StackGANpp)}
 
 
 def get_recipe(name):
