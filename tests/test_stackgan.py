@@ -194,3 +194,14 @@ def test_label_accuracy_of_real_digits_and_of_a_generator_that_ignores_the_label
     ignoring = label_accuracy(_RealDigits(True), n=200)
     assert abs(ignoring["label_accuracy"] - 0.1) < 0.02
     assert ignoring["label_accuracy_per_digit"][7] > 0.9 and ignoring["label_accuracy_per_digit"][3] < 0.05
+
+
+def test_eval_of_a_conditional_recipe_reports_the_label_accuracy_of_its_samples():
+    recipe = _stackgan()
+    for net in recipe.networks().values():   # eval draws with running batch-norm statistics
+        net.eval()
+    scores = recipe.evaluate(n=100, seed=1)
+    again = label_accuracy(recipe, n=100, seed=1)
+    assert scores["label_accuracy"] == again["label_accuracy"]
+    assert scores["label_accuracy_per_digit"] == again["label_accuracy_per_digit"]
+    assert len(scores["label_accuracy_per_digit"]) == 10 and 0 <= scores["label_accuracy"] <= 1
