@@ -20,12 +20,14 @@ from tinygan.gan.discogan import DiscoGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.progan import ProGAN
+from tinygan.gan.stackgan import StackGAN
+from tinygan.gan.stackganpp import StackGANpp
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
 RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN, ProGAN,
-                                     CoGAN, DiscoGAN, CycleGAN)}
+                                     CoGAN, DiscoGAN, CycleGAN, StackGAN, StackGANpp)}
 
 
 def get_recipe(name):

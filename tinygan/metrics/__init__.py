@@ -7,11 +7,13 @@ distance on its 128-d features), ``scores`` (classifier score, mode coverage), `
 
 from tinygan.metrics.classifier import MnistClassifier, cross_entropy, features_and_probs, load_classifier
 from tinygan.metrics.evaluate import evaluate_recipe, make_evaluator
+from tinygan.metrics.label_accuracy import label_accuracy, label_accuracy_from_probs
 from tinygan.metrics.fid import feature_statistics, fid_from_features, frechet_distance, sqrtm_psd
 from tinygan.metrics.scores import classes_covered, class_histogram, classifier_score, kl_to_uniform, mode_coverage
 
 __all__ = [
     "MnistClassifier", "class_histogram", "classes_covered", "classifier_score", "cross_entropy", "evaluate_recipe",
-    "feature_statistics", "features_and_probs", "fid_from_features", "frechet_distance", "kl_to_uniform",
+    "feature_statistics", "features_and_probs", "fid_from_features", "frechet_distance", "kl_to_uniform", "label_accuracy",
+    "label_accuracy_from_probs",
     "load_classifier", "make_evaluator", "mode_coverage", "sqrtm_psd",
 ]

@@ -7,7 +7,8 @@ Samples are drawn in eval mode (batch-norm's running statistics) under no_grad, 
 conditional recipe gets balanced labels (0, 1, ..., 9, 0, 1, ...). The latents come from
 tinygan's generator re-seeded with ``seed``, so the same seed gives the same numbers; the
 generators' previous state is put back afterwards, so an evaluation in the middle of training
-does not change the training run's random stream. The shipped classifier
+does not change the training run's random stream. A conditional recipe's samples are also scored
+by their label accuracy (``tinygan.metrics.label_accuracy``). The shipped classifier
 (``tinygan.metrics.classifier``) runs on the recipe's device and gives the features and p(y|x);
 the statistics are float64 on the host. The real statistics are those of the MNIST test set,
 shipped inside the classifier's .npz (computed from MNIST only if that file lacks them).
@@ -23,6 +24,7 @@ from tinygan import backend
 from tinygan import random as tg_random
 from tinygan.metrics import classifier
 from tinygan.metrics.fid import feature_statistics, frechet_distance
+from tinygan.metrics.label_accuracy import balanced_labels, label_accuracy_from_probs
 from tinygan.metrics.scores import classifier_score, mode_coverage
 from tinygan.tensor import no_grad
 
@@ -94,7 +96,7 @@ def sample_features(recipe, n, seed=0, batch_size=500):
     with seeded(seed), eval_mode(list(recipe.networks().values())), no_grad():
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
-            labels = xp.arange(start, start + count, dtype=np.int64) % 10 if recipe.conditional else None
+            labels = xp.asarray(balanced_labels(n)[start:start + count]) if recipe.conditional else None
             images = recipe.generate(recipe.sample_latent(count, labels))
             f, p = classifier.features_and_probs(images, model=model, batch_size=batch_size)
             feats.append(f)
@@ -103,12 +105,15 @@ def sample_features(recipe, n, seed=0, batch_size=500):
 
 
 def evaluate_recipe(recipe, n=10000, seed=0, data=None, batch_size=500):
-    """FID, classifier score and mode coverage of n samples of ``recipe`` (a JSON-serialisable dict)."""
+    """FID, classifier score and mode coverage of n samples of ``recipe`` (a JSON-serialisable dict);
+    for a conditional recipe also the label accuracy of the same samples."""
     feats, probs = sample_features(recipe, n, seed, batch_size)
     mu, sigma = feature_statistics(feats)
     scores = {"fid": frechet_distance(mu, sigma, *real_statistics(data)),
               "classifier_score": classifier_score(probs)}
     scores.update(mode_coverage(probs))
+    if recipe.conditional:
+        scores.update(label_accuracy_from_probs(probs, balanced_labels(n)))
     scores.update({"n": int(n), "seed": int(seed), "fid_real_vs_real": real_vs_real_baseline()})
     return scores
 

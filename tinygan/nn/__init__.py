@@ -2,6 +2,7 @@
 
 from tinygan.nn import init
 from tinygan.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from tinygan.nn.conditioning import ConditioningAugmentation
 from tinygan.nn.conv import Conv2d, ConvTranspose2d
 from tinygan.nn.dropout import Dropout
 from tinygan.nn.embedding import Embedding
@@ -12,11 +13,12 @@ from tinygan.nn.module import Identity, Module, ModuleList, Parameter, Sequentia
 from tinygan.nn.norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
 from tinygan.nn.pixel_norm import PixelNorm
 from tinygan.nn.pooling import AvgPool2d, MaxPool2d, Upsample
+from tinygan.nn.residual import ResidualBlock
 from tinygan.nn.shape import Flatten, Reshape, Unflatten
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "EqualizedLR",
-    "Flatten", "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "MinibatchStdDev",
-    "Module", "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape", "Sequential", "Sigmoid", "Tanh",
-    "Unflatten", "Upsample", "equalized_lr", "init",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "ConditioningAugmentation", "Conv2d", "ConvTranspose2d", "Dropout",
+    "Embedding", "EqualizedLR", "Flatten", "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear",
+    "MaxPool2d", "MinibatchStdDev", "Module", "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape",
+    "ResidualBlock", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "equalized_lr", "init",
 ]
