@@ -237,7 +237,7 @@ def _train(variant, device, out, steps=1, every=1):
     every ``every`` steps and at the end."""
     tg.manual_seed(0)
     recipe = RECIPES[variant](device=device)
-    loader = DataLoader(*_images(), batch_size=16, device=device, seed=0)
+    loader = recipe.make_loader(*_images(), batch_size=16, device=device)  # two domains for the translation models
     Trainer(recipe, loader, out, TrainConfig(steps=steps, sample_every=every, checkpoint_every=every, log_every=1),
             **QUIET).fit()
     return recipe
