@@ -27,3 +27,15 @@ def add_common_args(parser, variant, out):
     parser.add_argument("--out", type=Path, default=Path(out), help=f"directory for the PNGs (default: {out})")
     parser.add_argument("--seed", type=int, default=0, help="fixes the latent draws (default 0)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: $TINYGAN_DEVICE or cpu")
+
+
+def save_figure(fig, path, dpi=80):
+    """Lay out ``fig``, write it to ``path`` (making its folder), close it and say where it went."""
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    print(f"wrote {path}")
+    return path

@@ -33,6 +33,9 @@ from tinygan import nn
 from tinygan.gan import losses
 from tinygan.optim import Adam, RMSprop
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import save_figure  # noqa: E402
+
 REAL, FAKE, SD = -2.0, 2.0, 0.3
 
 
@@ -177,11 +180,7 @@ def main(argv=None):
     ax.set(xlabel="training step of D / critic", ylabel=f"gradient at the fakes / at step {args.trace_every}",
            yscale="log", title="as D trains, its gradient vanishes")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = args.out / "gan_vs_wgan_gradients.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    print(f"wrote {path}")
+    save_figure(fig, args.out / "gan_vs_wgan_gradients.png")
     return 0
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_checkpoint_or_exit  # noqa: E402
+from _common import load_checkpoint_or_exit, save_figure  # noqa: E402
 
 
 def spread(images, rng, pairs=2000):
@@ -106,11 +106,7 @@ def main(argv=None):
         axes[row, 1].axhline(0.01, color="gray", linewidth=0.5)
         axes[row, 1].set(xticks=range(10), xlabel="digit (classifier)", ylabel="share of samples", ylim=(0, 1),
                          title=f"{r['classes']} classes, top {r['top']:.0%}, spread {r['spread']:.2f}")
-    fig.tight_layout()
-    path = args.out / "mnist_collapse.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    print(f"wrote {path}")
+    save_figure(fig, args.out / "mnist_collapse.png")
     return 0
 
 

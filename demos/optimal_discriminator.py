@@ -32,6 +32,9 @@ from tinygan import nn
 from tinygan.gan import losses
 from tinygan.optim import Adam
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import save_figure  # noqa: E402
+
 
 def normal_pdf(x, mu, sd):
     return np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
@@ -165,11 +168,7 @@ def main(argv=None):
     ax.axhline(0.5, color="gray", linewidth=0.5)
     ax.set(xlabel="step", title="a GAN on N(2, 0.5^2): D -> 1/2", ylim=(0, 1.05))
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = args.out / "optimal_discriminator.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    print(f"wrote {path}")
+    save_figure(fig, args.out / "optimal_discriminator.png")
     return 0
 
 
