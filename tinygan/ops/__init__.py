@@ -20,6 +20,7 @@ __all__ = [
 from tinygan.ops.nn import dropout, embedding, linear  # noqa: E402
 from tinygan.ops.norm import batch_norm, layer_norm, normalize  # noqa: E402
 from tinygan.ops.pool import avg_pool2d, max_pool2d, upsample_nearest  # noqa: E402
+from tinygan.ops.resize import resize  # noqa: E402
 
 __all__ += ["avg_pool2d", "batch_norm", "dropout", "embedding", "layer_norm", "linear", "max_pool2d", "normalize",
-            "upsample_nearest"]
+            "resize", "upsample_nearest"]
