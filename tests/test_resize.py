@@ -109,3 +109,10 @@ def test_resized_loader_keeps_order_and_state(device):
     assert big.state_dict() == big.loader.state_dict() and big.epoch == big.loader.epoch
     with pytest.raises(ValueError, match="size"):
         ResizedLoader(plain, 0)
+
+
+def test_resized_loader_leaves_grad_mode_alone():
+    """The consumer of a batch (a training step) runs with gradients enabled, as with any loader."""
+    images = np.zeros((4, 28, 28), dtype=np.uint8)
+    for _ in ResizedLoader(DataLoader(images, batch_size=2, seed=0), 32):
+        assert tg.is_grad_enabled()

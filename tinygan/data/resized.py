@@ -26,7 +26,8 @@ class ResizedLoader:
     def __iter__(self):
         for x, y in self.loader:
             with no_grad():
-                yield resize(x, self.size, self.mode), y
+                big = resize(x, self.size, self.mode)
+            yield big, y  # outside no_grad: the training step that consumes it records its graph
 
     def __len__(self):
         return len(self.loader)

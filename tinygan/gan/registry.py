@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from tinygan.gan.began import BEGAN
 from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.dcgan import DCGAN
+from tinygan.gan.hrdcgan import HRDCGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN)}
+RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN,
+                                           BEGAN, HRDCGAN)}
 
 
 def get_recipe(name):
