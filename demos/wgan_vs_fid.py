@@ -49,10 +49,10 @@ def spearman(x, y):
     return pearson(ranks(x), ranks(y))
 
 
-def paired_series(records):
-    """(steps, wasserstein, fid): for every evaluation, the Wasserstein estimate logged at that step
+def paired_series(records, key="wasserstein"):
+    """(logged, steps, values, fid): for every evaluation, the series ``key`` logged at that step
     or, when the intervals differ, at the last logging step before it."""
-    logged = sorted((r["step"], r["wasserstein"]) for r in records if "wasserstein" in r)
+    logged = sorted((r["step"], r[key]) for r in records if key in r)
     evals = sorted((r["step"], r["eval/fid"]) for r in records if "eval/fid" in r)
     steps, w, fid = [], [], []
     for step, f in evals:

@@ -99,6 +99,8 @@ CASES = [
     Case("layernorm_3", lambda: nn.LayerNorm((2, 3, 3)), (2, 2, 3, 3), second=True, prepare=_randomize_affine),
     Case("leaky_relu", lambda: nn.LeakyReLU(0.2), (3, 4), "nonzero", second=True),
     Case("relu", lambda: nn.ReLU(), (3, 4), "nonzero"),
+    Case("elu", lambda: nn.ELU(), (3, 4), "nonzero", second=True),
+    Case("selu", lambda: nn.SELU(), (3, 4), "nonzero", second=True),
     Case("tanh", lambda: nn.Tanh(), (3, 4)),
     Case("sigmoid", lambda: nn.Sigmoid(), (3, 4)),
     Case("embedding", lambda: nn.Embedding(5, 3), (2, 3), "indices"),
@@ -577,6 +579,18 @@ def test_activation_values(device):
     np.testing.assert_allclose(to_np(nn.ReLU()(t)), [0.0, 0.0, 0.5, 3.0])
     np.testing.assert_allclose(to_np(nn.Tanh()(t)), np.tanh(x), rtol=1e-14)
     np.testing.assert_allclose(to_np(nn.Sigmoid()(t)), 1 / (1 + np.exp(-x)), rtol=1e-14)
+    np.testing.assert_allclose(to_np(nn.ELU()(t)), [np.exp(-2.0) - 1, np.exp(-0.5) - 1, 0.5, 3.0], rtol=1e-14)
+
+
+def test_selu_fixed_point(device):
+    """SELU's constants make (mean 0, variance 1) a fixed point: for x ~ N(0, 1), E selu(x) = 0 and
+    E selu(x)^2 = 1 (Klambauer et al. 2017). Checked by quadrature of the Gaussian density."""
+    x = np.linspace(-12.0, 12.0, 200001)
+    density = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    y = to_np(nn.SELU()(tensor(x, device)))
+    dx = x[1] - x[0]
+    assert abs((y * density).sum() * dx) < 1e-9
+    assert abs((y * y * density).sum() * dx - 1.0) < 1e-9
 
 
 def test_linear_values_and_3d_input(device, rng):

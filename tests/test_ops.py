@@ -33,6 +33,14 @@ def _naive_dot(a, b):
     return np.asarray(acc)
 
 
+def _np_elu(x, alpha, scale=1.0):
+    """The closed form, with alpha and lambda written out as the SELU paper gives them (eq. 14)."""
+    return scale * np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
+
+
+SELU_ALPHA, SELU_LAMBDA = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
 def _np_lrelu(x, s):
     return np.where(x > 0, x, s * x)
 
@@ -73,6 +81,9 @@ CASES = [
     ("sigmoid", tg.sigmoid, lambda a: 1 / (1 + np.exp(-a)), [(3, 4)], "any", True),
     ("relu", tg.relu, lambda a: np.maximum(a, 0), [(3, 4)], "nonzero", False),
     ("leaky_relu", lambda a: tg.leaky_relu(a, 0.2), lambda a: _np_lrelu(a, 0.2), [(3, 4)], "nonzero", False),
+    ("elu", tg.elu, lambda a: _np_elu(a, 1.0), [(3, 4)], "nonzero", True),
+    ("elu_alpha", lambda a: tg.elu(a, 0.3), lambda a: _np_elu(a, 0.3), [(3, 4)], "nonzero", True),
+    ("selu", tg.selu, lambda a: _np_elu(a, SELU_ALPHA, SELU_LAMBDA), [(3, 4)], "nonzero", True),
     ("softplus", tg.softplus, _np_softplus, [(3, 4)], "any", True),
     ("log_sigmoid", tg.log_sigmoid, lambda a: -_np_softplus(-a), [(3, 4)], "any", True),
     ("softmax", lambda a: tg.softmax(a, axis=1), lambda a: _np_softmax(a, 1), [(3, 5)], "any", True),
@@ -168,8 +179,8 @@ def test_gradgradcheck(case, device):
     assert gradgradcheck(fn, [tensor(a, device, requires_grad=True) for a in arrays])
 
 
-@pytest.mark.parametrize("fn", [tg.sigmoid, tg.softplus, tg.log_sigmoid, lambda a: tg.log_softmax(a, 0)],
-                         ids=["sigmoid", "softplus", "log_sigmoid", "log_softmax"])
+@pytest.mark.parametrize("fn", [tg.sigmoid, tg.softplus, tg.log_sigmoid, lambda a: tg.log_softmax(a, 0), tg.selu],
+                         ids=["sigmoid", "softplus", "log_sigmoid", "log_softmax", "selu"])
 def test_stable_at_extremes(fn, device):
     """No overflow, NaN or inf for logits of +-1000, where the naive formulas blow up."""
     x = tensor(np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0], dtype=np.float32), device, requires_grad=True)

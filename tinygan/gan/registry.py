@@ -12,11 +12,13 @@ import importlib.util
 import os
 from pathlib import Path
 
+from tinygan.gan.began import BEGAN
 from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.cogan import CoGAN
 from tinygan.gan.cyclegan import CycleGAN
 from tinygan.gan.dcgan import DCGAN
 from tinygan.gan.discogan import DiscoGAN
+from tinygan.gan.hrdcgan import HRDCGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.progan import ProGAN
@@ -27,7 +29,7 @@ from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
 RECIPES = {cls.name: cls for cls in (VanillaGAN, DCGAN, ConditionalGAN, WGAN, WGANGP, LSGAN, InfoGAN, ProGAN,
-                                     CoGAN, DiscoGAN, CycleGAN, StackGAN, StackGANpp)}
+                                     CoGAN, DiscoGAN, CycleGAN, BEGAN, StackGAN, StackGANpp, HRDCGAN)}
 
 
 def get_recipe(name):

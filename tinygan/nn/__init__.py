@@ -1,7 +1,7 @@
 """Layers and containers: tinygan.nn mirrors the part of torch.nn that GANs use."""
 
 from tinygan.nn import init
-from tinygan.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from tinygan.nn.activation import ELU, SELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from tinygan.nn.conditioning import ConditioningAugmentation
 from tinygan.nn.conv import Conv2d, ConvTranspose2d
 from tinygan.nn.dropout import Dropout
@@ -18,7 +18,7 @@ from tinygan.nn.shape import Flatten, Reshape, Unflatten
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "ConditioningAugmentation", "Conv2d", "ConvTranspose2d", "Dropout",
-    "Embedding", "EqualizedLR", "Flatten", "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear",
+    "ELU", "Embedding", "EqualizedLR", "Flatten", "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear",
     "MaxPool2d", "MinibatchStdDev", "Module", "ModuleList", "Parameter", "PixelNorm", "ReLU", "Reshape",
-    "ResidualBlock", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "equalized_lr", "init",
+    "ResidualBlock", "SELU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "equalized_lr", "init",
 ]

@@ -1,9 +1,9 @@
-"""Activation layers: LeakyReLU, ReLU, Tanh, Sigmoid."""
+"""Activation layers: LeakyReLU, ReLU, Tanh, Sigmoid, ELU, SELU."""
 
 from __future__ import annotations
 
 from tinygan.nn.module import Module
-from tinygan.ops.activation import leaky_relu, relu, sigmoid, tanh
+from tinygan.ops.activation import elu, leaky_relu, relu, selu, sigmoid, tanh
 
 
 class LeakyReLU(Module):
@@ -39,3 +39,25 @@ class Sigmoid(Module):
 
     def forward(self, x):
         return sigmoid(x)
+
+
+class ELU(Module):
+    """y = x if x > 0 else alpha (e^x - 1) (Clevert et al. 2015; BEGAN's networks use it)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """y = lambda (x if x > 0 else alpha (e^x - 1)), lambda = 1.0507, alpha = 1.6733 (Klambauer et al.
+    2017): the scaled ELU whose activations converge to mean 0 and variance 1 (HR-DCGAN uses it)."""
+
+    def forward(self, x):
+        return selu(x)

@@ -1,4 +1,4 @@
-"""Nonlinearities: tanh, sigmoid, relu, leaky_relu, softplus, log_sigmoid, softmax, log_softmax.
+"""Nonlinearities: tanh, sigmoid, relu, leaky_relu, elu, selu, softplus, log_sigmoid, softmax, log_softmax.
 
 The ones whose derivative is a function of their output (tanh, sigmoid, softmax) write the
 backward in terms of ``self.output``, a Tensor in the graph, so second derivatives are right.
@@ -81,6 +81,39 @@ class LeakyReLU(Function):
         return gy * wrap(mask)
 
 
+class ELU(Function):
+    """y = scale * (x if x > 0 else alpha (e^x - 1));  dy/dx = scale if x > 0 else y + scale * alpha.
+
+    ELU (Clevert et al. 2015) is scale = 1; SELU (Klambauer et al. 2017) is the scaled one below.
+    The backward uses ``self.output`` on the negative side (its derivative there is y + scale alpha),
+    so the second derivative, scale alpha e^x for x <= 0, comes out right."""
+
+    def __init__(self, alpha, scale=1.0):
+        self.alpha, self.scale = alpha, scale
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        neg = xp.expm1(xp.minimum(x, 0))  # expm1: accurate near 0; the minimum: no overflow for large x
+        neg *= self.alpha
+        y = xp.where(x > 0, x, neg)
+        if self.scale != 1.0:
+            y *= self.scale
+        return y
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        pos = (x > 0).astype(x.dtype)
+        # dy/dx = y * [x <= 0] + (scale [x > 0] + scale alpha [x <= 0]): the first term is in the graph
+        const = pos * (self.scale - self.scale * self.alpha)
+        const += self.scale * self.alpha
+        return gy * (self.output * wrap(1.0 - pos) + wrap(const))
+
+
+# SELU's constants (Klambauer et al. 2017, eq. 14): the fixed point mean 0, variance 1.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
 class Softplus(Function):
     """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|) (stable for any x);  dy/dx = sigmoid(x)."""
 
@@ -149,6 +182,17 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     return LeakyReLU(float(negative_slope))(as_tensor(x))
+
+
+def elu(x, alpha=1.0):
+    """ELU: x if x > 0 else alpha (e^x - 1)."""
+    return ELU(float(alpha))(as_tensor(x))
+
+
+def selu(x):
+    """SELU: lambda * (x if x > 0 else alpha (e^x - 1)), lambda = 1.0507..., alpha = 1.6733...;
+    keeps activations near mean 0 and variance 1 through a deep network (self-normalising)."""
+    return ELU(SELU_ALPHA, SELU_SCALE)(as_tensor(x))
 
 
 def softplus(x):

@@ -1,0 +1,164 @@
+"""BEGAN (the equilibrium control k_t, the convergence measure, exact resume of k_t, an auto-encoder
+that learns) and HR-DCGAN (BS layers, training at 64x64 from resized MNIST, 28x28 output), on
+real MNIST images with networks made small through the recipes' own width options."""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygan as tg
+from tinygan import nn
+from tinygan.checkpoint import load_checkpoint
+from tinygan.data import DataLoader, load_mnist
+from tinygan.gan import TrainConfig, Trainer, get_recipe
+from tinygan.gan.began import BEGAN, BEGANConfig
+from tinygan.gan.hrdcgan import HRDCGAN, HRDCGANConfig
+from tinygan.tensor import Tensor
+from tinygan.viz import read_metrics
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
+needs_mnist = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
+QUIET = dict(log=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    images, labels = load_mnist("train", root=DATA)
+    idx = np.random.default_rng(0).choice(len(images), 256, replace=False)
+    return images[idx], labels[idx]
+
+
+def real_batch(images, n):
+    return Tensor(images[:n, None].astype(np.float32) / np.float32(127.5) - np.float32(1))
+
+
+def small_began(seed=0, **options):
+    tg.manual_seed(seed)
+    return BEGAN(BEGANConfig(n=4, z_dim=8, **options))
+
+
+def params(recipe):
+    return {f"{n}.{k}": v for n, m in recipe.networks().items() for k, v in m.state_dict().items()}
+
+
+# -- BEGAN ------------------------------------------------------------------------------------------
+@needs_mnist
+def test_began_step_updates_k_by_the_proportional_control(mnist):
+    recipe = small_began(gamma=0.4, lambda_k=0.05)
+    recipe.k = 0.3
+    real = real_batch(mnist[0], 8)
+    d_loss, d_info = recipe.d_loss(real, None)
+    loss_real, loss_fake_d = d_info["L(x)"].item(), d_info["L(G(z_D))"].item()
+    assert math.isclose(d_loss.item(), loss_real - 0.3 * loss_fake_d, rel_tol=1e-5)
+    d_loss.backward()
+    g_loss, g_info = recipe.g_step_loss(real, None)
+    loss_fake = g_loss.item()
+    assert math.isclose(recipe.k, 0.3 + 0.05 * (0.4 * loss_real - loss_fake), rel_tol=1e-6)
+    assert math.isclose(g_info["M_global"].item(), loss_real + abs(0.4 * loss_real - loss_fake), rel_tol=1e-5)
+    assert math.isclose(g_info["k"].item(), recipe.k, rel_tol=1e-6)
+    for k, v in {**d_info, **g_info}.items():
+        assert v.dtype == np.float32 and v.shape == (), k
+    g_loss.backward()
+    assert all(p.grad is not None and p.grad.dtype == np.float32 for p in recipe.G.parameters())
+
+
+@needs_mnist
+def test_began_k_stays_in_the_unit_interval(mnist):
+    real = real_batch(mnist[0], 8)
+    for gamma, start, bound in ((1.0, 0.99, 1.0), (0.01, 0.01, 0.0)):
+        recipe = small_began(gamma=gamma, lambda_k=100.0)
+        recipe.k = start
+        recipe.d_loss(real, None)
+        recipe.g_step_loss(real, None)
+        assert recipe.k == bound
+
+
+def test_began_reconstruction_error_is_the_mean_l1_per_image():
+    recipe = small_began()
+    x = Tensor(np.random.default_rng(1).uniform(-1, 1, (3, 1, 28, 28)).astype(np.float32))
+    expected = np.abs(x.numpy() - recipe.D(x).numpy()).reshape(3, -1).mean(axis=1)
+    np.testing.assert_allclose(recipe.reconstruction_error(x).numpy(), expected, rtol=1e-5)
+    z = recipe.sample_latent(500)[0].numpy()
+    assert z.shape == (500, 8) and z.min() >= -1 and z.max() <= 1 and z.min() < -0.9 and z.max() > 0.9
+
+
+@needs_mnist
+def test_began_resumes_k_exactly(mnist, tmp_path):
+    def run(out, steps, resume=False, seed=0):
+        recipe = small_began(seed)
+        loader = DataLoader(*mnist, batch_size=16, seed=3)
+        Trainer(recipe, loader, out, TrainConfig(steps=steps, checkpoint_every=3, log_every=1), **QUIET).fit(resume)
+        return recipe
+
+    straight = run(tmp_path / "a", 6)
+    run(tmp_path / "b", 3)
+    meta, _ = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    assert meta["recipe_state"]["k"] > 0
+    resumed = run(tmp_path / "b", 6, resume=True, seed=9)
+    assert resumed.k == straight.k
+    a, b = params(straight), params(resumed)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    with pytest.raises(ValueError, match="'k'"):
+        resumed.load_state_dict({})
+
+
+@needs_mnist
+def test_began_auto_encoder_learns_real_digits(mnist, tmp_path):
+    recipe = small_began(lr=1e-3)   # ten times the paper's rate, for a 30-step test
+    loader = DataLoader(*mnist, batch_size=16, seed=0)
+    Trainer(recipe, loader, tmp_path, TrainConfig(steps=30, log_every=5, sample_every=1000,
+                                                  checkpoint_every=1000), **QUIET).fit()
+    records = [r for r in read_metrics(tmp_path / "metrics.jsonl") if "L(x)" in r]
+    assert records[-1]["L(x)"] < 0.7 * records[0]["L(x)"]      # D reconstructs real digits better
+    assert all("M_global" in r and 0 <= r["k"] <= 1 for r in records)
+
+
+def test_began_config_is_checked():
+    with pytest.raises(ValueError, match="gamma"):
+        BEGANConfig(gamma=0)
+    with pytest.raises(ValueError, match="lambda_k"):
+        BEGANConfig(lambda_k=-1)
+
+
+# -- HR-DCGAN ---------------------------------------------------------------------------------------
+def test_hrdcgan_networks_have_bs_layers():
+    recipe = HRDCGAN(HRDCGANConfig())
+    for net in (recipe.G, recipe.D):
+        kinds = [type(m) for m in net]
+        assert nn.SELU in kinds and nn.ReLU not in kinds and nn.LeakyReLU not in kinds
+        for i, m in enumerate(net):  # every batch-norm is followed by a SELU: the paper's BS layer
+            if isinstance(m, nn.BatchNorm2d):
+                assert isinstance(net[i + 1], nn.SELU)
+    assert isinstance(recipe.D[1], nn.SELU)  # D's first layer has no batch-norm, as in DCGAN
+    assert get_recipe("hrdcgan") is HRDCGAN and get_recipe("began") is BEGAN
+    for cls in (HRDCGAN, BEGAN):
+        assert "arXiv:" in cls.paper and {"D", "G"} <= set(cls.loss_formulas)
+
+
+@needs_mnist
+def test_hrdcgan_trains_at_the_high_resolution_and_outputs_28(mnist, tmp_path):
+    tg.manual_seed(0)
+    recipe = HRDCGAN(HRDCGANConfig(resolution=32, channels=4))
+    loader = recipe.make_loader(*mnist, batch_size=16, device="cpu")
+    real, _ = next(iter(loader))
+    assert real.shape == (16, 1, 32, 32) and real.dtype == np.float32
+    assert recipe.generate_full(recipe.sample_latent(2)).shape == (2, 1, 32, 32)
+    assert recipe.generate(recipe.sample_latent(2)).shape == (2, 1, 28, 28)
+    Trainer(recipe, loader, tmp_path, TrainConfig(steps=12, log_every=4, sample_every=1000,
+                                                  checkpoint_every=1000), **QUIET).fit()
+    records = [r for r in read_metrics(tmp_path / "metrics.jsonl") if "D(x)" in r]
+    assert records[-1]["D(x)"] > records[-1]["D(G(z))"]        # D separates real 32x32 digits from fakes
+    assert all(p.dtype == np.float32 for net in recipe.networks().values() for p in net.parameters())
+    assert all(p.grad.dtype == np.float32 for p in recipe.G.parameters())   # after the last (G) step
+
+
+def test_hrdcgan_config_is_checked():
+    with pytest.raises(ValueError, match="resolution"):
+        HRDCGANConfig(resolution=40)
+    with pytest.raises(ValueError, match="channels"):
+        HRDCGANConfig(channels=0)

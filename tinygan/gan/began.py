@@ -1,0 +1,141 @@
+"""BEGAN: Boundary Equilibrium GAN (Berthelot, Schumm & Metz, 2017).
+
+The discriminator is an auto-encoder D: image -> h -> image, and what it reports about an image
+v is its reconstruction error, here the L1 norm per pixel (the paper's eta = 1):
+
+    L(v) = mean |v - D(v)|
+
+Instead of matching the distributions of images, BEGAN matches the distributions of these errors:
+D learns to reconstruct real images well and generated ones badly, G to make images D
+reconstructs well. With a proportional control k_t that keeps the game at the equilibrium
+E L(G(z)) = gamma E L(x):
+
+    L_D     = L(x) - k_t L(G(z_D))                                  (D's step)
+    L_G     = L(G(z_G))                                             (G's step)
+    k_t+1   = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)    k_0 = 0, lambda_k = 0.001
+
+gamma, the diversity ratio, trades diversity (high gamma) against quality (low gamma): D spends
+more of its effort on auto-encoding real images when gamma is low. The paper's convergence
+measure, the equilibrium's distance plus the real reconstruction error,
+
+    M_global = L(x) + |gamma L(x) - L(G(z_G))|
+
+is logged every step (``M_global``) with k_t (``k``); the claim that it falls as the samples
+improve is measured against FID by ``demos/began_convergence.py``.
+
+Networks (the paper's, shrunk for MNIST on a CPU; ``n`` filters, bottleneck h = z_dim = 64):
+    Encoder: Conv3x3(1, n) ELU -> Conv3x3(n, n) ELU -> Conv3x3(n, 2n, stride 2) ELU  [14x14]
+             -> Conv3x3(2n, 2n) ELU -> Conv3x3(2n, 3n, stride 2) ELU [7x7] -> Dense h
+    Decoder: Dense n*7*7 -> Conv3x3(n, n) ELU -> Upsample x2 -> Conv3x3(n, n) ELU [14x14]
+             -> Upsample x2 -> Conv3x3(n, 1) [28x28]  (a linear output, as in the paper)
+    G has the decoder's architecture (its own weights); D = decoder(encoder(x)).
+As in the paper: 3x3 convolutions with ELUs, sub-sampling by stride 2, filters growing linearly
+(n, 2n, 3n) in the encoder, nearest-neighbour up-sampling in the decoder, no batch-norm, no
+dropout, z ~ U(-1, 1)^h, Adam (lr 1e-4; beta1 0.5). Changes: fewer convolutions per scale (one
+in the decoder where the paper has two), and the paper's learning-rate decay when M stalls is
+left out. The decoders' output stays linear: with a tanh there, G first learns blank images
+(which D, trained only on real digits while k_t = 0, reconstructs best), its output saturates
+at -1 and tanh's gradient vanishes, so G stays blank however k_t moves (two 500-step runs with
+a tanh: at step 500, 78% of G's pre-tanh outputs were below -3, mean tanh' 0.019).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tinygan import nn, random
+from tinygan.gan.recipe import Recipe, RecipeConfig, batch_size
+from tinygan.ops import abs as tabs
+from tinygan.ops import concat, mean
+from tinygan.optim import Adam
+from tinygan.tensor import Tensor
+
+
+@dataclasses.dataclass
+class BEGANConfig(RecipeConfig):
+    z_dim: int = 64          # N_z = N_h, the bottleneck of D's auto-encoder
+    lr: float = 1e-4
+    gamma: float = 0.5       # diversity ratio, E L(G(z)) / E L(x) at equilibrium
+    lambda_k: float = 0.001  # the learning rate of k_t
+    n: int = 16              # filters of the first convolution
+
+    def __post_init__(self):
+        if not 0 < self.gamma <= 1:
+            raise ValueError(f"gamma: expected a number in (0, 1], got {self.gamma!r}")
+        if not self.lambda_k > 0:
+            raise ValueError(f"lambda_k: expected a positive number, got {self.lambda_k!r}")
+        if not isinstance(self.n, int) or self.n < 1:
+            raise ValueError(f"n: expected a positive integer, got {self.n!r}")
+
+
+def began_encoder(n, h):
+    conv = lambda a, b, stride=1: nn.Conv2d(a, b, 3, stride=stride, padding=1)  # noqa: E731
+    return nn.Sequential(conv(1, n), nn.ELU(), conv(n, 2 * n, 2), nn.ELU(), conv(2 * n, 2 * n), nn.ELU(),
+                         conv(2 * n, 3 * n, 2), nn.ELU(), conv(3 * n, 3 * n), nn.ELU(),
+                         nn.Flatten(), nn.Linear(3 * n * 7 * 7, h))
+
+
+def began_decoder(n, h):
+    conv = lambda a, b: nn.Conv2d(a, b, 3, padding=1)  # noqa: E731
+    return nn.Sequential(nn.Linear(h, n * 7 * 7), nn.Unflatten(1, (n, 7, 7)), conv(n, n), nn.ELU(),
+                         nn.Upsample(2), conv(n, n), nn.ELU(), nn.Upsample(2), conv(n, 1))
+
+
+class BEGAN(Recipe):
+    name = "began"
+    paper = "Berthelot, Schumm & Metz 2017, BEGAN: Boundary Equilibrium Generative Adversarial Networks " \
+            "(arXiv:1703.10717)"
+    Config = BEGANConfig
+    loss_formulas = {
+        "D": "L(x) - k_t L(G(z)),  L(v) = mean |v - D(v)|",
+        "G": "L(G(z))",
+        "k": "k_t+1 = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)",
+        "M_global": "L(x) + |gamma L(x) - L(G(z))|",
+    }
+
+    def build(self):
+        c = self.config
+        self.G = began_decoder(c.n, c.z_dim).to(self.device)
+        self.D = nn.Sequential(began_encoder(c.n, c.z_dim), began_decoder(c.n, c.z_dim)).to(self.device)
+        self.opt_g = Adam(self.G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.k = 0.0          # k_0
+        self._loss_real = None  # L(x) of the last discriminator step, for k's update
+
+    def sample_latent(self, n, labels=None):
+        return (Tensor(random.rand(n, self.config.z_dim, device=self.device) * 2.0 - 1.0),)
+
+    def reconstruction_error(self, v):
+        """L(v) per image: the mean absolute error of D's reconstruction, shape (N,)."""
+        return mean(tabs(v - self.D(v)).reshape(v.shape[0], -1), axis=1)
+
+    def d_loss(self, real, labels):
+        n = real.shape[0]
+        errors = self.reconstruction_error(concat([real, self.draw_fakes(n)]))  # one pass for both
+        loss_real, loss_fake = mean(errors[:n]), mean(errors[n:])
+        self._loss_real = loss_real.detach()
+        loss = loss_real - self.k * loss_fake
+        return loss, {"d_loss": loss.detach(), "L(x)": self._loss_real, "L(G(z_D))": loss_fake.detach()}
+
+    def g_loss(self, n, labels):
+        loss = mean(self.reconstruction_error(self.generate(self.sample_latent(n))))
+        return loss, {"g_loss": loss.detach()}
+
+    def g_step_loss(self, real, labels):
+        """L_G on fresh z_G; then the proportional control of k_t with this step's L(x) and L(G(z_G))."""
+        loss, info = self.g_loss(batch_size(real), labels)
+        c = self.config
+        loss_real, loss_fake = float(self._loss_real.item()), float(loss.item())
+        balance = c.gamma * loss_real - loss_fake
+        self.k = min(max(self.k + c.lambda_k * balance, 0.0), 1.0)
+        m_global = self._loss_real + tabs(c.gamma * self._loss_real - loss.detach())
+        info.update({"M_global": m_global, "k": Tensor(self.k)})
+        return loss, info
+
+    def state_dict(self):
+        return {"k": self.k}
+
+    def load_state_dict(self, state):
+        if set(state) != {"k"}:
+            raise ValueError(f"{self.name}: state: expected the key 'k', got keys {sorted(state)}")
+        self.k = float(state["k"])
