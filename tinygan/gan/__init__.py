@@ -3,18 +3,22 @@
 from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.gan.registry import RECIPES, get_recipe, register
 from tinygan.gan.trainer import TrainConfig, Trainer, TrainingDiverged
+from tinygan.gan.began import BEGAN
 from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.cogan import CoGAN
 from tinygan.gan.cyclegan import CycleGAN
 from tinygan.gan.dcgan import DCGAN
 from tinygan.gan.discogan import DiscoGAN
+from tinygan.gan.hrdcgan import HRDCGAN
 from tinygan.gan.infogan import InfoGAN
 from tinygan.gan.lsgan import LSGAN
 from tinygan.gan.progan import ProGAN
+from tinygan.gan.stackgan import StackGAN
+from tinygan.gan.stackganpp import StackGANpp
 from tinygan.gan.vanilla import VanillaGAN
 from tinygan.gan.wgan import WGAN
 from tinygan.gan.wgan_gp import WGANGP
 
-__all__ = ["CoGAN", "ConditionalGAN", "CycleGAN", "DCGAN", "DiscoGAN", "InfoGAN", "LSGAN", "ProGAN", "RECIPES",
-           "Recipe", "RecipeConfig", "TrainConfig", "Trainer", "TrainingDiverged", "VanillaGAN", "WGAN",
-           "WGANGP", "get_recipe", "register"]
+__all__ = ["BEGAN", "CoGAN", "ConditionalGAN", "CycleGAN", "DCGAN", "DiscoGAN", "HRDCGAN", "InfoGAN", "LSGAN",
+           "ProGAN", "RECIPES", "Recipe", "RecipeConfig", "StackGAN", "StackGANpp", "TrainConfig", "Trainer",
+           "TrainingDiverged", "VanillaGAN", "WGAN", "WGANGP", "get_recipe", "register"]
