@@ -9,6 +9,18 @@ from tinygan.nn.module import Module
 from tinygan.ops.norm import batch_norm, instance_norm, layer_norm
 
 
+def _affine_parameters(module, shape, device, dtype):
+    """A normalisation's learned scale (ones) and shift (zeros) of ``shape``; None and None
+    without an affine transform (``shape`` None)."""
+    if shape is None:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+        return
+    module.weight = empty_parameter(shape, device, dtype)
+    module.bias = empty_parameter(shape, device, dtype)
+    init.ones_(module.weight)
+
+
 class _BatchNorm(Module):
     _ndims = ()
 
@@ -22,13 +34,7 @@ class _BatchNorm(Module):
                              f"of the new batch), got {momentum}")
         self.eps, self.momentum, self.affine = float(eps), float(momentum), affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = empty_parameter((num_features,), device, dtype)
-            self.bias = empty_parameter((num_features,), device, dtype)
-            init.ones_(self.weight)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,) if affine else None, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", empty_buffer((num_features,), 0.0, device, dtype))
             self.register_buffer("running_var", empty_buffer((num_features,), 1.0, device, dtype))
@@ -70,13 +76,7 @@ class LayerNorm(Module):
         for s in shape:
             positive_int(s, "normalized_shape", "LayerNorm")
         self.normalized_shape, self.eps, self.elementwise_affine = shape, float(eps), elementwise_affine
-        if elementwise_affine:
-            self.weight = empty_parameter(shape, device, dtype)
-            self.bias = empty_parameter(shape, device, dtype)
-            init.ones_(self.weight)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, shape if elementwise_affine else None, device, dtype)
 
     def forward(self, x):
         check_input(self, x, like=self.weight if self.elementwise_affine else None)
@@ -98,13 +98,7 @@ class InstanceNorm2d(Module):
         super().__init__()
         self.num_features = positive_int(num_features, "num_features", "InstanceNorm2d")
         self.eps, self.affine = float(eps), affine
-        if affine:
-            self.weight = empty_parameter((num_features,), device, dtype)
-            self.bias = empty_parameter((num_features,), device, dtype)
-            init.ones_(self.weight)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,) if affine else None, device, dtype)
 
     def forward(self, x):
         check_input(self, x, ndim=(4,), axis=1, size=self.num_features, like=self.weight if self.affine else None)
