@@ -15,6 +15,7 @@ import tinygan as tg
 from tinygan.checkpoint import load_checkpoint
 from tinygan.data import DataLoader
 from tinygan.gan import TrainConfig, Trainer, get_recipe
+from tinygan.gan.stack_blocks import text_embedding
 from tinygan.gan.stackgan import StackGAN, StackGANConfig
 from tinygan.gan.stackganpp import StackGANpp, StackGANppConfig
 from tinygan.metrics.label_accuracy import balanced_labels, label_accuracy, label_accuracy_from_probs
@@ -138,6 +139,23 @@ def test_stackganpp_branches_and_gradients():
         for name, p in net.named_parameters():   # every branch and both heads of every D get a gradient
             assert p.grad is not None and p.grad.dtype == np.float32, name
     assert recipe.conditional and "label_accuracy" in recipe.tracked_scores
+
+
+@pytest.mark.parametrize("cls, config_cls, cas", [(StackGAN, StackGANConfig, lambda r: [r.G1.ca, r.G2.ca]),
+                                                   (StackGANpp, StackGANppConfig, lambda r: [r.G.ca])])
+def test_conditioning_augmentation_means_start_apart(cls, config_cls, cas):
+    """The CA's mean rows are drawn with std ca_mean_std (the log-variance rows keep DCGAN's 0.02),
+    so the ten digits start with distinct mu: c_hat carries the label from the first step."""
+    tg.manual_seed(0)
+    recipe = cls(config_cls(**dict(TINY, c_dim=16), ca_mean_std=1.0))
+    for ca in cas(recipe):
+        w = ca.fc.weight.data
+        assert 0.7 < w[:16].std() < 1.3 and w[16:].std() < 0.05
+        mu, _ = ca(text_embedding(Tensor(np.arange(10))), Tensor(np.zeros((10, 16), np.float32)))
+        gaps = np.linalg.norm(mu.data[:, None] - mu.data[None], axis=-1)[~np.eye(10, dtype=bool)]
+        assert gaps.min() > 1.0     # with DCGAN's 0.02 they would be ~0.1 apart
+    with pytest.raises(ValueError, match="ca_mean_std"):
+        config_cls(ca_mean_std=0.0)
 
 
 def test_recipes_are_registered_with_paper_and_losses():

@@ -36,6 +36,18 @@ def join(h, c):
     return concat([h, broadcast_to(reshape(c, (n, k, 1, 1)), (n, k, h.shape[2], h.shape[3]))], axis=1)
 
 
+def spread_ca_means_(ca, std):
+    """Draw the mean rows of a conditioning augmentation's Linear from N(0, std^2) (its log-variance
+    rows keep their initialisation). With the one-hot phi_t, mu(digit) is one column of those rows:
+    under DCGAN's N(0, 0.02^2) every digit starts with nearly the same mu, c_hat is then eps alone
+    and G has no label to follow; with std ~ 1 the ten means start as distinct points at the scale
+    of the noise sigma * eps (the KL term still pulls them towards 0 as training goes on)."""
+    k = ca.c_dim
+    w = ca.fc.weight
+    w.data[:k] = random.randn(k, w.shape[1], device=w.device, dtype=w.dtype) * std
+    return ca
+
+
 def up_block(c_in, c_out, momentum):
     """x2 nearest up-sampling -> Conv3x3 -> BN -> ReLU."""
     return nn.Sequential(nn.Upsample(2), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
