@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_checkpoint_or_exit  # noqa: E402
+from _common import load_checkpoint_or_exit, save_figure  # noqa: E402
 
 
 def main(argv=None):
@@ -58,12 +58,7 @@ def main(argv=None):
         ax.set_title(f"gamma = {gamma}, step {step}\ndigits {''.join(str(d) for d in np.flatnonzero(counts))}",
                      fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
-    args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / "began_gammas.png"
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    print(f"wrote {out}")
+    save_figure(fig, args.out / "began_gammas.png", dpi=100)
     return 0
 
 

@@ -36,6 +36,20 @@ def join(h, c):
     return concat([h, broadcast_to(reshape(c, (n, k, 1, 1)), (n, k, h.shape[2], h.shape[3]))], axis=1)
 
 
+def check_stack_config(config, positive_ints):
+    """What both StackGANs' configs require: the named fields positive integers, ngf a multiple
+    of 4 (G halves its width at each of two up-samplings), ca_mean_std > 0, kl_weight >= 0."""
+    for name in positive_ints:
+        if not isinstance(getattr(config, name), int) or getattr(config, name) < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {getattr(config, name)!r}")
+    if config.ngf % 4:
+        raise ValueError(f"ngf: expected a multiple of 4, got {config.ngf}")
+    if not config.ca_mean_std > 0:
+        raise ValueError(f"ca_mean_std: expected a positive number, got {config.ca_mean_std!r}")
+    if not config.kl_weight >= 0:
+        raise ValueError(f"kl_weight: expected a non-negative number, got {config.kl_weight!r}")
+
+
 def spread_ca_means_(ca, std):
     """Draw the mean rows of a conditioning augmentation's Linear from N(0, std^2) (its log-variance
     rows keep their initialisation). With the one-hot phi_t, mu(digit) is one column of those rows:

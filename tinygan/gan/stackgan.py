@@ -41,8 +41,8 @@ import dataclasses
 from tinygan import nn
 from tinygan.gan import losses
 from tinygan.gan.recipe import Recipe, RecipeConfig
-from tinygan.gan.stack_blocks import (NUM_CLASSES, StackedConditional, StageDiscriminator, join, spread_ca_means_,
-                                      text_embedding, up_block)
+from tinygan.gan.stack_blocks import (NUM_CLASSES, StackedConditional, StageDiscriminator, check_stack_config, join,
+                                      spread_ca_means_, text_embedding, up_block)
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import avg_pool2d, concat, upsample_nearest
 from tinygan.optim import Adam
@@ -63,15 +63,7 @@ class StackGANConfig(RecipeConfig):
     bn_momentum: float = 0.1
 
     def __post_init__(self):
-        for name in ("c_dim", "cond_dim", "ngf", "ndf", "stage1_steps", "stage2_steps"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        if self.ngf % 4:
-            raise ValueError(f"ngf: expected a multiple of 4, got {self.ngf}")
-        if not self.ca_mean_std > 0:
-            raise ValueError(f"ca_mean_std: expected a positive number, got {self.ca_mean_std!r}")
-        if not self.kl_weight >= 0:
-            raise ValueError(f"kl_weight: expected a non-negative number, got {self.kl_weight!r}")
+        check_stack_config(self, ("c_dim", "cond_dim", "ngf", "ndf", "stage1_steps", "stage2_steps"))
 
 
 class StageIGenerator(nn.Module):

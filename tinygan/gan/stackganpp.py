@@ -34,8 +34,8 @@ import dataclasses
 from tinygan import nn
 from tinygan.gan import losses
 from tinygan.gan.recipe import Recipe, RecipeConfig
-from tinygan.gan.stack_blocks import (NUM_CLASSES, StackedConditional, StageDiscriminator, join, spread_ca_means_,
-                                      text_embedding, up_block)
+from tinygan.gan.stack_blocks import (NUM_CLASSES, StackedConditional, StageDiscriminator, check_stack_config, join,
+                                      spread_ca_means_, text_embedding, up_block)
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import avg_pool2d, concat, mean, sigmoid, softplus, upsample_nearest
 from tinygan.optim import Adam
@@ -57,16 +57,9 @@ class StackGANppConfig(RecipeConfig):
     bn_momentum: float = 0.1
 
     def __post_init__(self):
-        for name in ("c_dim", "cond_dim", "ngf", "ndf"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        if self.ngf % 4:
-            raise ValueError(f"ngf: expected a multiple of 4, got {self.ngf}")
-        if not self.ca_mean_std > 0:
-            raise ValueError(f"ca_mean_std: expected a positive number, got {self.ca_mean_std!r}")
-        if not (self.kl_weight >= 0 and self.uncond_weight >= 0):
-            raise ValueError(f"kl_weight, uncond_weight: expected non-negative numbers, got "
-                             f"{self.kl_weight!r}, {self.uncond_weight!r}")
+        check_stack_config(self, ("c_dim", "cond_dim", "ngf", "ndf"))
+        if not self.uncond_weight >= 0:
+            raise ValueError(f"uncond_weight: expected a non-negative number, got {self.uncond_weight!r}")
 
 
 class Branch(nn.Module):
