@@ -94,6 +94,7 @@ def tinygan_iteration(model, batch):
         loss_g.backward()
         opt_g.step()
         return loss_d.item() + loss_g.item()
+    step.modules = {"G": G, "D": D}
     return step
 
 
@@ -161,6 +162,23 @@ def worker(framework, model, batch, warmup, iters, threads):
     print(json.dumps({"ms": ms, "peak_mb": max(peak_rss_mb() - base, 0.0)}))
 
 
+def profile(model, batch, args):
+    """Run in a fresh process: the tinygan.profile() table of the timed iterations."""
+    import tinygan
+
+    step = tinygan_iteration(model, batch)
+    for _ in range(args.warmup):
+        step()
+    with tinygan.profile(modules=step.modules) as prof:
+        for _ in range(args.iters):
+            step()
+    print(f"tinygan.profile() of the {model} iteration at batch {batch}, {args.threads} threads, "
+          f"{args.iters} iterations after {args.warmup} warm-ups; ms per iteration:")
+    print(prof.table(by=args.by, steps=args.iters, top=args.top))
+    if args.profile_json:
+        prof.save(args.profile_json)
+
+
 def run(framework, model, batch, args):
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
     cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--warmup", str(args.warmup),
@@ -179,8 +197,23 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--iters", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print tinygan.profile()'s table of the iteration (by op and layer) instead of timing")
+    parser.add_argument("--by", default="row", choices=["row", "op", "layer"], help="--profile: group rows by")
+    parser.add_argument("--top", type=int, default=25, help="--profile: rows shown (the rest summed in one)")
+    parser.add_argument("--profile-json", metavar="PATH", help="--profile: also write the profile as JSON")
     parser.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile and not args.worker:
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+        for model in args.models:
+            for batch in args.batch_sizes:
+                cmd = [sys.executable, __file__, "--worker", "profile", model, str(batch)] + sys.argv[1:]
+                subprocess.run(cmd, env=env, check=True)
+        return
+    if args.worker and args.worker[0] == "profile":
+        profile(args.worker[1], int(args.worker[2]), args)
+        return
     if args.worker:
         framework, model, batch = args.worker
         worker(framework, model, int(batch), args.warmup, args.iters, args.threads)

@@ -54,7 +54,7 @@ class _Backward:
         self.name = name
 
 
-class _Observer:
+class _Observer(_tensor.Observer):
     def __init__(self):
         self.stack = ()
         self.calls = 0
@@ -84,9 +84,11 @@ class _Observer:
 @contextlib.contextmanager
 def record_modules():
     """Inside this block, every Function recorded remembers the modules it was made in."""
-    if _tensor._observer is not None:  # nested: the outer block already records
+    if isinstance(_tensor._observer, _Observer):  # nested: the outer block already records
         yield
         return
+    if _tensor._observer is not None:
+        raise RuntimeError("record_modules: another observer is active (a tinygan.profile block); use one at a time")
     _tensor._observer = _Observer()
     try:
         yield

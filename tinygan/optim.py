@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
-from tinygan import backend
+from tinygan import backend, parallel
 from tinygan.nn.module import Parameter
-from tinygan.tensor import Tensor
+from tinygan.tensor import Tensor, observed_region
 
 
 class Optimizer:
@@ -60,6 +60,10 @@ class Optimizer:
 
     def step(self):
         """Update every parameter that has a gradient."""
+        with observed_region(f"{type(self).__name__}.step", "optimizer"):  # a row of its own in tinygan.profile()
+            self._step_all()
+
+    def _step_all(self):
         self.step_count += 1
         for i, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is None:
@@ -74,7 +78,14 @@ class Optimizer:
             wd = self.hyper.get("weight_decay", 0.0)
             if wd:
                 g = g + wd * p.data  # L2 penalty folded into the gradient (PyTorch's weight_decay)
-            self._update(p.data, g, state, backend.array_module(p.data), self.param_steps[i])
+            xp, t = backend.array_module(p.data), self.param_steps[i]
+            if not state:  # the first update makes the moment buffers, whole
+                self._update(p.data, g, state, xp, t)
+                continue
+            # The update is elementwise: a big parameter is cut into blocks, updated by parallel threads.
+            keys = list(state)
+            parallel.chunks(lambda w, g, *buffers: self._update(w, g, dict(zip(keys, buffers)), xp, t),
+                            p.data, g, *(state[k] for k in keys))
 
     def _update(self, w, g, state, xp, t):
         """Update array ``w`` in place from gradient ``g``; ``t`` counts this parameter's updates."""

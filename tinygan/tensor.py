@@ -17,11 +17,12 @@ Function it has passed through unless ``retain_graph=True``.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 import numpy as np
 
-from tinygan import backend
+from tinygan import backend, parallel
 
 # ----------------------------------------------------------------------------------------------
 # Recording switch
@@ -56,9 +57,38 @@ class _GradMode:
         return wrapper
 
 
-# An observer of recording (``tinygan.graph.record_modules`` sets one, to tag each Function with the
-# modules it was made in, for pictures of the graph). None almost always: then it costs one check.
+class Observer:
+    """Watches the engine at work; ``tinygan.graph.record_modules`` and ``tinygan.profile`` set one.
+
+    The engine calls these at four places, and only while an observer is set (``_observer``; None
+    almost always, and then each place costs one check): a module's call, a Function's forward,
+    the recording of a Function into the graph, and a Function's backward. A named ``region``
+    (an optimizer's step) is code outside any Function that an observer may want to see.
+    """
+
+    def module_scope(self, module):
+        return contextlib.nullcontext()
+
+    def forward_of(self, fn, xs):
+        return fn.forward(*xs)
+
+    def recorded(self, fn):
+        pass
+
+    def backward_of(self, fn):
+        return contextlib.nullcontext()
+
+    def region(self, name, phase):
+        return contextlib.nullcontext()
+
+
 _observer = None
+
+
+def observed_region(name, phase):
+    """``with observed_region("Adam.step", "optimizer"):`` marks code outside any Function for the
+    observer (the profiler gives it a row of its own)."""
+    return contextlib.nullcontext() if _observer is None else _observer.region(name, phase)
 
 
 def no_grad():
@@ -358,7 +388,7 @@ class Function:
                     devices = ", ".join(backend.device_of(a) for a in xs)
                     raise RuntimeError(f"{type(self).__name__}: all inputs must be on one device, got {devices}; "
                                        "move them with .to(device)")
-        y = self.forward(*xs)
+        y = self.forward(*xs) if _observer is None else _observer.forward_of(self, xs)
         if type(y) is not np.ndarray and backend.device_of(y) == "cpu":
             y = np.asarray(y)  # numpy reductions return scalars; a Tensor always holds an array
         out = Tensor.__new__(Tensor)
@@ -384,6 +414,11 @@ class Function:
 
     def backward(self, gy):
         raise NotImplementedError
+
+    def flops(self, xs, y):
+        """Floating-point operations of this forward, for ``tinygan.profile`` (a multiply-add is 2).
+        Counted for the matrix products only (matmul, linear, the convolutions); 0 elsewhere."""
+        return 0
 
     def release(self):
         """Drop everything the backward pass needed (inputs, saved arrays)."""
@@ -462,7 +497,10 @@ def _like_layout(g, x):
     if 0 in xd.strides or _axis_order(gd) == _axis_order(xd):
         return g
     out = backend.array_module(xd).empty_like(xd)  # order='K': x's axis order, dense
-    out[...] = gd
+
+    def copy(o, g):
+        o[...] = g
+    parallel.chunks(copy, out, gd)  # block by block over the CPU threads
     return wrap(out)
 
 
@@ -472,6 +510,11 @@ def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accu
     With ``accumulate`` the gradients of leaves are added into ``leaf.grad``; otherwise the
     gradients of ``inputs`` are returned (and nothing is written to ``.grad``).
     """
+    with observed_region("backward engine", "backward"):  # sorting, summing and re-laying gradients, for tinygan.profile
+        return _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate, allow_unused)
+
+
+def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate, allow_unused):
     order = _topological_order(outputs)
     if inputs is not None:
         # Only the part of the graph that leads to `inputs` is worth differentiating.

@@ -28,9 +28,6 @@ class _ConvNd(Module):
         self.register_parameter("bias", empty_parameter((out_channels,), device, dtype) if bias else None)
         init.default_init_(self.weight, self.bias)
 
-    def _add_bias(self, y):
-        return y + self.bias.reshape(1, -1, 1, 1) if self.bias is not None else y
-
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
@@ -53,7 +50,7 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         check_input(self, x, ndim=4, axis=1, size=self.in_channels, like=self.weight)
-        return self._add_bias(conv2d(x, self.weight, self.stride, self.padding, self.dilation))
+        return conv2d(x, self.weight, self.stride, self.padding, self.dilation, bias=self.bias)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -69,5 +66,5 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, x):
         check_input(self, x, ndim=4, axis=1, size=self.in_channels, like=self.weight)
-        y = conv_transpose2d(x, self.weight, self.stride, self.padding, self.output_padding, self.dilation)
-        return self._add_bias(y)
+        return conv_transpose2d(x, self.weight, self.stride, self.padding, self.output_padding, self.dilation,
+                                bias=self.bias)

@@ -56,7 +56,7 @@ class EqualizedLR(Module):
             check_input(layer, x, axis=-1, size=layer.in_features, like=layer.weight)
             return linear(x, w, layer.bias)
         check_input(layer, x, ndim=4, axis=1, size=layer.in_channels, like=layer.weight)
-        return layer._add_bias(conv2d(x, w, layer.stride, layer.padding, layer.dilation))
+        return conv2d(x, w, layer.stride, layer.padding, layer.dilation, bias=layer.bias)
 
     def extra_repr(self):
         return f"gain={self.gain:.4g}, scale={self.scale:.4g}"

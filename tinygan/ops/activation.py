@@ -3,26 +3,39 @@
 The ones whose derivative is a function of their output (tanh, sigmoid, softmax) write the
 backward in terms of ``self.output``, a Tensor in the graph, so second derivatives are right.
 The piecewise-linear ones multiply by a constant mask: their second derivative is 0.
+
+The ones a convolutional GAN runs on every activation (tanh, relu, leaky_relu) compute, on the
+CPU, block by block over ``tinygan.parallel``'s threads; so does their backward when no graph
+of it is wanted (``create_graph=False``), on raw arrays with the same formula.
 """
 
 from __future__ import annotations
 
-from tinygan import backend
+from tinygan import backend, parallel
 from tinygan.ops._util import as_tensor
 from tinygan.ops.math import exp
 from tinygan.ops.reduce import sum
-from tinygan.tensor import Function, wrap
+from tinygan.tensor import Function, is_grad_enabled, wrap
 
 
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y^2."""
 
     def forward(self, x):
-        return backend.array_module(x).tanh(x)
+        xp = backend.array_module(x)
+        return parallel.elementwise(lambda x, y: xp.tanh(x, out=y), x)
 
     def backward(self, gy):
         y = self.output
-        return gy * (1.0 - y * y)
+        if is_grad_enabled():
+            return gy * (1.0 - y * y)
+        xp = backend.array_module(gy.data)
+
+        def grad(y, gy, gx):
+            xp.multiply(y, y, out=gx)
+            xp.subtract(1.0, gx, out=gx)
+            gx *= gy
+        return wrap(parallel.elementwise(grad, y.data, gy.data))
 
 
 class Sigmoid(Function):
@@ -53,11 +66,19 @@ class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 if x > 0 else 0."""
 
     def forward(self, x):
-        return backend.array_module(x).maximum(x, 0)
+        xp = backend.array_module(x)
+        return parallel.elementwise(lambda x, y: xp.maximum(x, 0, out=y), x)
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return gy * wrap((x > 0).astype(x.dtype))
+        if is_grad_enabled():
+            return gy * wrap((x > 0).astype(x.dtype))
+        xp = backend.array_module(x)
+
+        def grad(x, gy, gx):  # gx = [x > 0] gy
+            xp.greater(x, 0, out=gx)
+            gx *= gy
+        return wrap(parallel.elementwise(grad, x, gy.data))
 
 
 class LeakyReLU(Function):
@@ -68,17 +89,26 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp = backend.array_module(x)
-        if 0 <= self.slope <= 1:
-            return xp.maximum(x, x * self.slope)  # two passes instead of where's three
+        if 0 <= self.slope <= 1:  # max(x, slope x): two passes instead of where's three
+            return parallel.elementwise(lambda x, y: xp.maximum(x, xp.multiply(x, self.slope, out=y), out=y), x)
         return xp.where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
         x = self.inputs[0].data
-        # slope + (1 - slope) * [x > 0], by arithmetic: np.where with scalar branches is ~15x slower.
-        mask = (x > 0).astype(x.dtype)
-        mask *= 1.0 - self.slope
-        mask += self.slope
-        return gy * wrap(mask)
+        xp = backend.array_module(x)
+        if is_grad_enabled():
+            # slope + (1 - slope) * [x > 0], by arithmetic: np.where with scalar branches is ~15x slower.
+            mask = (x > 0).astype(x.dtype)
+            mask *= 1.0 - self.slope
+            mask += self.slope
+            return gy * wrap(mask)
+
+        def grad(x, gy, gx):  # the same mask, built in gx, then gx = gy * mask
+            xp.greater(x, 0, out=gx)
+            gx *= 1.0 - self.slope
+            gx += self.slope
+            gx *= gy
+        return wrap(parallel.elementwise(grad, x, gy.data))
 
 
 class ELU(Function):

@@ -29,6 +29,14 @@ outputs stay in that order and the next convolution's transpose is a contiguous 
 indexing and values are NCHW as everywhere else; only the strides differ.
 
 The forward pass keeps its column matrix for the weight gradient (one im2col instead of two).
+A layer's bias is a third input of conv2d and conv_transpose2d (as in PyTorch): added to the
+result in place, y[:, o] += b[o], and its gradient is db[o] = sum of dy[:, o] over N, H, W;
+one pass instead of a separate broadcasting add and its reduction.
+
+On the CPU the big pieces are split over ``tinygan.parallel``'s threads along an axis whose parts
+share nothing: im2col by kernel position (each fills its own rows of the column matrix), the
+transposed direction and col2im by input channel (each adds into its own channels), the matrix
+products by rows or columns of their result.
 
 The transposed direction (``conv_transpose``, shared by ConvTranspose2d's forward and
 Conv2d's input gradient) does not build the column matrix at all when there are enough output
@@ -40,8 +48,9 @@ products, so there one GEMM and ``col2im`` are used instead.
 
 from __future__ import annotations
 
-from tinygan import backend
+from tinygan import backend, parallel
 from tinygan.ops._util import as_tensor
+from tinygan.ops.reduce import sum as reduce_sum
 from tinygan.tensor import Function, is_grad_enabled
 
 
@@ -78,8 +87,14 @@ def pad_channels_first(x, padding):
     xp = backend.array_module(x)
     n, c, h, w = x.shape
     ph, pw = padding
-    x_c = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype) if ph or pw else xp.empty((c, h, w, n), x.dtype)
-    x_c[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
+    x_c = xp.empty((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    source = x.transpose(1, 2, 3, 0)
+
+    def copy(r):  # channels r[0]:r[1]: the zero border, then the image inside it
+        part = x_c[r[0]:r[1]]
+        part[:, :ph], part[:, ph + h:], part[:, :, :pw], part[:, :, pw + w:] = 0, 0, 0, 0
+        part[:, ph:ph + h, pw:pw + w, :] = source[r[0]:r[1]]
+    parallel.run(copy, parallel.split(c, parallel.threads_for(x.size)))
     return x_c
 
 
@@ -90,10 +105,13 @@ def im2col_rows(x_c, kernel, stride, dilation, ow, rows):
     c, n = x_c.shape[0], x_c.shape[3]
     (kh, kw), (sh, sw), (dh, dw), (r0, r1) = kernel, stride, dilation, rows
     cols = xp.empty((c, kh, kw, r1 - r0, ow, n), dtype=x_c.dtype)
-    for p in range(kh):
-        band = slice(r0 * sh + p * dh, (r1 - 1) * sh + p * dh + 1, sh)
-        for q in range(kw):
+    positions = [(p, q) for p in range(kh) for q in range(kw)]
+
+    def gather(r):  # kernel positions r[0]:r[1], each filling its own rows of cols
+        for p, q in positions[r[0]:r[1]]:
+            band = slice(r0 * sh + p * dh, (r1 - 1) * sh + p * dh + 1, sh)
             cols[:, p, q] = x_c[:, band, _windows(q, dw, sw, ow), :]
+    parallel.run(gather, parallel.split(len(positions), parallel.threads_for(cols.size)))
     return cols.reshape(c * kh * kw, (r1 - r0) * ow * n)
 
 
@@ -123,17 +141,28 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation, out_hw):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
     cols = cols.reshape(c, kh, kw, oh, ow, n)
     x_c = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
-    for p in range(kh):
-        rows = _windows(p, dh, sh, oh)
-        for q in range(kw):
-            x_c[:, rows, _windows(q, dw, sw, ow), :] += cols[:, p, q]
+
+    def scatter(r):  # channels r[0]:r[1]; kernel positions overlap, channels do not
+        for p in range(kh):
+            rows = _windows(p, dh, sh, oh)
+            for q in range(kw):
+                x_c[r[0]:r[1], rows, _windows(q, dw, sw, ow), :] += cols[r[0]:r[1], p, q]
+    parallel.run(scatter, parallel.split(c, parallel.threads_for(cols.size)))
     return x_c[:, ph:ph + h, pw:pw + w, :].transpose(3, 0, 1, 2)
 
 
 def _channels_first(a):
     """(N, C, H, W) -> (C, H*W*N) matrix; free when ``a`` is already a view of a (C, H, W, N) buffer."""
     n, c, h, w = a.shape
-    return backend.array_module(a).ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(c, h * w * n)
+    source = a.transpose(1, 2, 3, 0)
+    if source.flags.c_contiguous or not parallel.is_cpu(a):
+        return backend.array_module(a).ascontiguousarray(source).reshape(c, h * w * n)
+    out = backend.array_module(a).empty((c, h, w, n), dtype=a.dtype)
+
+    def copy(r):
+        out[r[0]:r[1]] = source[r[0]:r[1]]
+    parallel.run(copy, parallel.split(c, parallel.threads_for(a.size)))
+    return out.reshape(c, h * w * n)
 
 
 def _from_channels_first(m, n, h, w):
@@ -158,14 +187,19 @@ def conv_transpose(g, w, x_shape, stride, padding, dilation):
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     g_mat = _channels_first(g)
     if c < FUSED_MIN_CHANNELS:
-        cols = w.reshape(o, c * kh * kw).T @ g_mat
+        cols = parallel.matmul(w.reshape(o, c * kh * kw).T, g_mat)
         return col2im(cols, x_shape, (kh, kw), stride, padding, dilation, (oh, ow))
     w_t = xp.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (KH, KW, C, O): one (C, O) block per position
     x_c = xp.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=g.dtype)
-    for p in range(kh):
-        rows = _windows(p, dh, sh, oh)
-        for q in range(kw):
-            x_c[:, rows, _windows(q, dw, sw, ow), :] += (w_t[p, q] @ g_mat).reshape(c, oh, ow, n)
+
+    def add_blocks(r):  # input channels r[0]:r[1]
+        c0, c1 = r
+        for p in range(kh):
+            rows = _windows(p, dh, sh, oh)
+            for q in range(kw):
+                x_c[c0:c1, rows, _windows(q, dw, sw, ow), :] += (w_t[p, q, c0:c1] @ g_mat).reshape(c1 - c0, oh, ow, n)
+    flops = 2 * c * o * kh * kw * g_mat.shape[1]
+    parallel.run(add_blocks, parallel.split(c, parallel.threads_for(flops, parallel.MIN_FLOPS, blas=True)))
     return x_c[:, ph:ph + h, pw:pw + wd, :].transpose(3, 0, 1, 2)
 
 
@@ -175,7 +209,7 @@ class _ConvBase(Function):
 
 
 class Conv2d(_ConvBase):
-    """y = conv2d(x, w): x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW).
+    """y = conv2d(x, w) [+ b]: x (N, C, H, W), w (O, C, KH, KW), b (O,) -> y (N, O, OH, OW).
     ``cols``, when given, is im2col(x) already computed by the caller.
 
     ``out_hw``, when given, keeps only the first OH x OW outputs. A transposed convolution's
@@ -188,7 +222,7 @@ class Conv2d(_ConvBase):
         super().__init__(stride, padding, dilation)
         self.cols, self.out_hw = cols, out_hw
 
-    def forward(self, x, w):
+    def forward(self, x, w, b=None):
         n, _, h, wd = x.shape
         o, c, kh, kw = w.shape
         out_hw = self.out_hw or (conv_output_size(h, kh, self.stride[0], self.padding[0], self.dilation[0]),
@@ -200,46 +234,65 @@ class Conv2d(_ConvBase):
             y = backend.array_module(x).empty((o, out_hw[0] * out_hw[1] * n), dtype=x.dtype)
             step = out_hw[1] * n
             for r0, r1 in bands:
-                y[:, r0 * step:r1 * step] = w_mat @ im2col_rows(x_c, (kh, kw), self.stride, self.dilation,
-                                                                out_hw[1], (r0, r1))
-            return _from_channels_first(y, n, *out_hw)
-        cols = self.cols if self.cols is not None else im2col(x, (kh, kw), self.stride, self.padding,
-                                                              self.dilation, out_hw)
-        self.cols = cols if is_grad_enabled() else None  # reused by the weight gradient
-        return _from_channels_first(w_mat @ cols, n, *out_hw)
+                y[:, r0 * step:r1 * step] = parallel.matmul(w_mat, im2col_rows(x_c, (kh, kw), self.stride, self.dilation,
+                                                                out_hw[1], (r0, r1)))
+        else:
+            cols = self.cols if self.cols is not None else im2col(x, (kh, kw), self.stride, self.padding,
+                                                                  self.dilation, out_hw)
+            self.cols = cols if is_grad_enabled() else None  # reused by the weight gradient
+            y = parallel.matmul(w_mat, cols)
+        if b is not None:
+            y += b.reshape(o, 1)
+        return _from_channels_first(y, n, *out_hw)
+
+    def flops(self, xs, y):  # 2 C KH KW per output value
+        return 2 * y.size * xs[1][0].size
 
     def backward(self, gy):
-        x, w = self.inputs
-        nx, nw = self.needs_input_grad
+        x, w = self.inputs[:2]
+        nx, nw = self.needs_input_grad[:2]
         gx = ConvTranspose2d(self.stride, self.padding, self.dilation, x.shape[2:])(gy, w) if nx else None
         gw = None
         if nw:
             gw = Conv2dWeight(self.stride, self.padding, self.dilation, w.shape[2:], self.cols)(x, gy)
-        return gx, gw
+        return (gx, gw) + _bias_grad(self, gy)
+
+
+def _bias_grad(fn, gy):
+    """db = sum of dy over N, H, W: () without a bias input, (db,) or (None,) with one."""
+    if len(fn.inputs) < 3:
+        return ()
+    return (reduce_sum(gy, (0, 2, 3)) if fn.needs_input_grad[2] else None,)
 
 
 class ConvTranspose2d(_ConvBase):
-    """y = conv_transpose2d(x, w): x (N, C_in, H, W), w (C_in, C_out, KH, KW) -> y (N, C_out, OH, OW),
-    the adjoint of conv2d with the same weight; ``out_hw`` fixes the output size exactly."""
+    """y = conv_transpose2d(x, w) [+ b]: x (N, C_in, H, W), w (C_in, C_out, KH, KW), b (C_out,) ->
+    y (N, C_out, OH, OW), the adjoint of conv2d with the same weight; ``out_hw`` fixes the output size."""
 
     def __init__(self, stride, padding, dilation, out_hw):
         super().__init__(stride, padding, dilation)
         self.out_hw = out_hw
 
-    def forward(self, x, w):
+    def forward(self, x, w, b=None):
         n, _, h, wd = x.shape
-        return conv_transpose(x, w, (n, w.shape[1]) + tuple(self.out_hw), self.stride, self.padding, self.dilation)
+        y = conv_transpose(x, w, (n, w.shape[1]) + tuple(self.out_hw), self.stride, self.padding, self.dilation)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return y
+
+    def flops(self, xs, y):  # 2 C_out KH KW per input value
+        return 2 * xs[0].size * xs[1][0].size
 
     def backward(self, gy):
-        x, w = self.inputs
-        nx, nw = self.needs_input_grad
+        x, w = self.inputs[:2]
+        nx, nw = self.needs_input_grad[:2]
         # Both gradients convolve gy: build its column matrix once for the two of them.
         cols = None
         if nx and nw and len(row_bands(gy.shape, w.shape[2:], x.shape[2:], gy.dtype.itemsize)) == 1:
             cols = im2col(gy.data, w.shape[2:], self.stride, self.padding, self.dilation, x.shape[2:])
         gx = Conv2d(self.stride, self.padding, self.dilation, cols, x.shape[2:])(gy, w) if nx else None
         gw = Conv2dWeight(self.stride, self.padding, self.dilation, w.shape[2:], cols)(gy, x) if nw else None
-        return gx, gw
+        return (gx, gw) + _bias_grad(self, gy)
 
 
 class Conv2dWeight(_ConvBase):
@@ -257,15 +310,19 @@ class Conv2dWeight(_ConvBase):
         g_mat = _channels_first(gy)
         if self.cols is not None:
             cols, self.cols = self.cols, None
-            return (g_mat @ cols.T).reshape(o, c, kh, kw)
+            return parallel.matmul(g_mat, cols.T).reshape(o, c, kh, kw)
         x_c = pad_channels_first(x, self.padding)
         step = ow * x.shape[0]
         gw = None
         for r0, r1 in row_bands(x.shape, self.kernel, (oh, ow), x.dtype.itemsize):
-            part = g_mat[:, r0 * step:r1 * step] @ im2col_rows(x_c, self.kernel, self.stride, self.dilation, ow,
-                                                               (r0, r1)).T
+            part = parallel.matmul(g_mat[:, r0 * step:r1 * step],
+                                   im2col_rows(x_c, self.kernel, self.stride, self.dilation, ow, (r0, r1)).T)
             gw = part if gw is None else gw + part
         return gw.reshape(o, c, kh, kw)
+
+    def flops(self, xs, y):  # 2 N OH OW per weight
+        gy = xs[1]
+        return 2 * y.size * gy.shape[0] * gy.shape[2] * gy.shape[3]
 
     def backward(self, ggw):
         x, gy = self.inputs
@@ -287,22 +344,36 @@ def _check_conv_input(x, w, name, w_in_axis):
         raise TypeError(f"{name}: input and weight must have one dtype, got {x.dtype} and {w.dtype}")
 
 
-def conv2d(x, w, stride=1, padding=0, dilation=1):
-    """2-D cross-correlation (PyTorch's conv2d without bias): x (N, C, H, W), w (O, C, KH, KW)."""
+def _check_bias(bias, w, out_axis, name):
+    if bias is None:
+        return ()
+    bias = as_tensor(bias, "bias")
+    if bias.shape != (w.shape[out_axis],):
+        raise ValueError(f"{name}: bias: expected shape ({w.shape[out_axis]},) (one per output channel), "
+                         f"got {bias.shape}")
+    if bias.dtype != w.dtype:
+        raise TypeError(f"{name}: bias and weight must have one dtype, got {bias.dtype} and {w.dtype}")
+    return (bias,)
+
+
+def conv2d(x, w, stride=1, padding=0, dilation=1, *, bias=None):
+    """2-D cross-correlation (PyTorch's conv2d): x (N, C, H, W), w (O, C, KH, KW), bias (O,) or None."""
     x, w = as_tensor(x, "input"), as_tensor(w, "weight")
     _check_conv_input(x, w, "conv2d", 1)
+    b = _check_bias(bias, w, 0, "conv2d")
     stride, padding, dilation = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
     for axis in (0, 1):
         if conv_output_size(x.shape[2 + axis], w.shape[2 + axis], stride[axis], padding[axis], dilation[axis]) < 1:
             raise ValueError(f"conv2d: input of spatial size {x.shape[2:]} is smaller than the (dilated) kernel "
                              f"{w.shape[2:]} with padding {padding}")
-    return Conv2d(stride, padding, dilation)(x, w)
+    return Conv2d(stride, padding, dilation)(x, w, *b)
 
 
-def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1):
-    """Transposed convolution (PyTorch's conv_transpose2d without bias): w (C_in, C_out, KH, KW)."""
+def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, *, bias=None):
+    """Transposed convolution (PyTorch's conv_transpose2d): w (C_in, C_out, KH, KW), bias (C_out,) or None."""
     x, w = as_tensor(x, "input"), as_tensor(w, "weight")
     _check_conv_input(x, w, "conv_transpose2d", 0)
+    b = _check_bias(bias, w, 1, "conv_transpose2d")
     stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
     output_padding, dilation = _pair(output_padding, "output_padding"), _pair(dilation, "dilation")
     for axis in (0, 1):
@@ -313,4 +384,4 @@ def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1):
                                               output_padding[a]) for a in (0, 1))
     if min(out_hw) < 1:
         raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for input size {x.shape[2:]}")
-    return ConvTranspose2d(stride, padding, dilation, out_hw)(x, w)
+    return ConvTranspose2d(stride, padding, dilation, out_hw)(x, w, *b)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygan import random
+from tinygan import parallel, random
 from tinygan.ops._util import as_tensor
 from tinygan.ops.linalg import matmul
 from tinygan.ops.reduce import sum
@@ -22,10 +22,13 @@ class Linear(Function):
     """
 
     def forward(self, x, w, b=None):
-        y = x @ w.T
+        y = parallel.matmul(x, w.T)  # x @ w.T, split over the CPU threads when big (tinygan.parallel)
         if b is not None:
             y += b
         return y
+
+    def flops(self, xs, y):
+        return 2 * y.size * xs[0].shape[-1]
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]

@@ -18,11 +18,16 @@ Batch-norm in training has its affine step fused in (``BatchNorm``): y = xhat * 
 M the number of values per channel. The sums that the weight and bias gradients need are
 exactly the two means of the closed form, so they are computed once, and the activations are
 walked a few times fewer than by normalize, multiply and add as three ops.
+
+Channels are independent in both directions, so on the CPU ``BatchNorm`` splits them over
+``tinygan.parallel``'s threads: ``batch_norm_forward`` and ``batch_norm_backward`` below are the
+formulas above on raw arrays, applied to each thread's block of channels. The Tensor-op
+backward is kept for ``create_graph``, where the gradient must itself be differentiable.
 """
 
 from __future__ import annotations
 
-from tinygan import backend
+from tinygan import backend, parallel
 from tinygan.ops._util import as_tensor
 from tinygan.ops.reduce import mean, sum, var
 from tinygan.ops.shape import reshape
@@ -51,6 +56,33 @@ class Normalize(Function):
         return inv_std * (gy - mean(gy, self.axes, keepdims=True) - xhat * mean(gy * xhat, self.axes, keepdims=True))
 
 
+def batch_norm_forward(x, w, b, eps, axes, mean, inv_std, xhat, y):
+    """mean, inv_std = 1 / sqrt(var + eps), xhat = (x - mean) inv_std and y = xhat w + b, over
+    ``axes``, written into the arrays given (w, b, mean and inv_std shaped (1, C, 1, ...))."""
+    xp = backend.array_module(x)
+    mean[...] = x.mean(axis=axes, keepdims=True)
+    xp.subtract(x, mean, out=xhat)
+    xp.multiply(xhat, xhat, out=y)  # y as scratch for (x - mean)^2
+    inv_std[...] = 1.0 / xp.sqrt(y.mean(axis=axes, keepdims=True) + eps)
+    xhat *= inv_std
+    xp.multiply(xhat, w, out=y)
+    y += b
+
+
+def batch_norm_backward(gy, xhat, w, inv_std, axes, gx, gw, gb):
+    """db = sum(gy), dw = sum(gy xhat), dx = w inv_std (gy - db / M - xhat dw / M), written into
+    gx, gw and gb (gw, gb shaped (1, C, 1, ...))."""
+    xp = backend.array_module(gy)
+    inv_m = 1.0 / (gy.size // gy.shape[1])
+    gb[...] = gy.sum(axis=axes, keepdims=True)
+    xp.multiply(gy, xhat, out=gx)  # gx as scratch for gy xhat
+    gw[...] = gx.sum(axis=axes, keepdims=True)
+    xp.multiply(xhat, gw * inv_m, out=gx)
+    xp.subtract(gy, gx, out=gx)
+    gx -= gb * inv_m
+    gx *= w * inv_std
+
+
 class BatchNorm(Function):
     """Training-mode batch-norm with its affine step: inputs x, weight (C,), bias (C,)."""
 
@@ -60,24 +92,24 @@ class BatchNorm(Function):
     def forward(self, x, w, b):
         xp = backend.array_module(x)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        self.mean = mu = x.mean(axis=self.axes, keepdims=True)
-        xhat = x - mu
-        v = xp.mean(xhat * xhat, axis=self.axes, keepdims=True)
-        self.inv_std = 1.0 / xp.sqrt(v + self.eps)
-        xhat *= self.inv_std
-        self.xhat = xhat
-        y = xhat * w.reshape(shape)
-        y += b.reshape(shape)
+        self.mean, self.inv_std = xp.empty(shape, x.dtype), xp.empty(shape, x.dtype)
+        self.xhat, y = xp.empty_like(x), xp.empty_like(x)  # empty_like keeps x's memory order
+        parallel.chunks(lambda *a: batch_norm_forward(*a[:3], self.eps, self.axes, *a[3:]),
+                        x, w.reshape(shape), b.reshape(shape), self.mean, self.inv_std, self.xhat, y, axis=1)
         return y
 
     def backward(self, gy):
         x, w, _ = self.inputs
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        if is_grad_enabled():  # create_graph: xhat and inv_std as differentiable functions of x
-            xhat = normalize(x, self.axes, self.eps)
-            inv_std = (var(x, self.axes, keepdims=True) + self.eps) ** -0.5
-        else:
-            xhat, inv_std = wrap(self.xhat), wrap(self.inv_std)
+        if not is_grad_enabled():  # the fused formula on raw arrays, channels split over the threads
+            xp = backend.array_module(gy.data)
+            gx, gw, gb = xp.empty_like(self.xhat), xp.empty(shape, gy.dtype), xp.empty(shape, gy.dtype)
+            parallel.chunks(lambda *a: batch_norm_backward(*a[:2], a[2], a[3], self.axes, *a[4:]),
+                            gy.data, self.xhat, w.data.reshape(shape), self.inv_std, gx, gw, gb, axis=1)
+            return wrap(gx), wrap(gw.reshape(-1)), wrap(gb.reshape(-1))
+        # create_graph: the same formula with Tensor ops, xhat and inv_std as differentiable functions of x
+        xhat = normalize(x, self.axes, self.eps)
+        inv_std = (var(x, self.axes, keepdims=True) + self.eps) ** -0.5
         inv_m = 1.0 / (x.size // x.shape[1])
         gb = sum(gy, self.axes)
         gw = sum(gy * xhat, self.axes)

@@ -1,0 +1,270 @@
+"""Threads on the CPU: one small pool, and the big array operations split over it.
+
+NumPy runs each elementwise operation and each copy on one core. Its BLAS runs a matrix
+product on several, but with threads of its own, and a GAN step is mostly operations of a few
+hundred microseconds each: there BLAS's threads spend much of their time starting and waiting,
+and while NumPy's elementwise work runs they wait for nothing. So tinygan splits the big
+operations itself, the way one would by hand:
+
+    parts = split(n, T)                  # T contiguous ranges of an independent axis
+    run(lambda r: work(r), parts)        # T threads at once, this thread doing the first
+
+NumPy releases the GIL inside its ufuncs, copies and BLAS calls, so the threads really run at
+once. The axis is one along which the parts share nothing: the rows or columns of a matrix
+product, the channels of a convolution or of batch-norm, the outermost axis in memory of an
+elementwise operation. Each part computes exactly what the whole would have computed for it,
+so results do not depend on the number of threads (to the last bit, except where a BLAS picks
+another kernel for a smaller matrix).
+
+While the pool works, BLAS is kept at one thread per call (``set_num_threads`` sets it, as
+``torch.set_num_threads`` does for its own BLAS): two sets of threads on the same cores would
+only take turns. Small operations, below ``MIN_SIZE`` elements or ``MIN_FLOPS``, stay on the
+calling thread, where a thread's hand-over (about 10-20 us) would cost more than it saves.
+Arrays on the GPU are never split (CuPy has its own parallelism).
+
+The number of threads is ``TINYGAN_NUM_THREADS``, else ``OMP_NUM_THREADS`` or
+``OPENBLAS_NUM_THREADS`` when set, else the cores this process may use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from tinygan import backend
+
+MIN_SIZE = 1 << 16    # elements: smaller elementwise work stays on one thread
+MIN_FLOPS = 1 << 22   # multiply-adds x 2: smaller matrix products stay on one thread
+
+_threads = None       # the number of threads (resolved at first use)
+_pool = None          # ThreadPoolExecutor of _threads - 1 workers, made at first use
+_lock = threading.Lock()
+
+
+# ----------------------------------------------------------------------------------------------
+# How many threads
+# ----------------------------------------------------------------------------------------------
+
+
+def _default_threads():
+    for name in ("TINYGAN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                n = int(value)
+            except ValueError:
+                raise ValueError(f"{name}: expected a positive integer, got {value!r}") from None
+            if n < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+            return n
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def get_num_threads():
+    """The threads tinygan's big CPU operations are split over (1: no splitting)."""
+    global _threads
+    if _threads is None:
+        _threads = _default_threads()
+    return _threads
+
+
+def set_num_threads(n):
+    """Split big CPU operations over ``n`` threads (1 turns splitting off and gives BLAS back
+    the threads it started with)."""
+    global _threads, _pool
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+        raise ValueError(f"set_num_threads: n: expected a positive integer, got {n!r}")
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+            _pool = None
+        _threads = n
+        if n == 1:
+            _blas.restore()
+
+
+# ----------------------------------------------------------------------------------------------
+# BLAS's own threads
+# ----------------------------------------------------------------------------------------------
+
+
+class _Blas:
+    """OpenBLAS's thread count, through its C functions (NumPy's wheels bundle OpenBLAS).
+
+    Found by looking for NumPy's bundled library; with another BLAS (MKL, Accelerate) nothing is
+    found, and then matrix products are not split (BLAS keeps its own threads)."""
+
+    NAMES = [("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+             ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+             ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+             ("openblas_set_num_threads", "openblas_get_num_threads")]
+
+    def __init__(self):
+        self.set = self.get = None
+        self.original = None
+        self.found = False
+        self._looked = False
+
+    def _find(self):
+        self._looked = True
+        libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+        for path in sorted(glob.glob(os.path.join(libdir, "*openblas*"))):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for set_name, get_name in self.NAMES:
+                if hasattr(lib, set_name) and hasattr(lib, get_name):
+                    self.set, self.get = getattr(lib, set_name), getattr(lib, get_name)
+                    self.set.argtypes, self.set.restype = [ctypes.c_int], None
+                    self.get.argtypes, self.get.restype = [], ctypes.c_int
+                    self.found = True
+                    return
+
+    def single(self):
+        """One BLAS thread per call; True when BLAS is known to be at one thread now."""
+        if not self._looked:
+            self._find()
+        if not self.found:
+            return False
+        if self.original is None:
+            self.original = self.get()
+        if self.get() != 1:
+            self.set(1)
+        return True
+
+    def restore(self):
+        if self.found and self.original is not None:
+            self.set(self.original)
+            self.original = None
+
+
+_blas = _Blas()
+
+
+# ----------------------------------------------------------------------------------------------
+# Splitting work
+# ----------------------------------------------------------------------------------------------
+
+
+def _get_pool():
+    global _pool
+    if _pool is None:
+        with _lock:
+            if _pool is None:
+                _blas.single()
+                _pool = ThreadPoolExecutor(max_workers=get_num_threads() - 1, thread_name_prefix="tinygan")
+    return _pool
+
+
+def split(n, parts):
+    """``parts`` contiguous (start, stop) ranges covering range(n), as equal as can be (no empty one)."""
+    parts = max(1, min(parts, n))
+    base, extra = divmod(n, parts)
+    out, start = [], 0
+    for i in range(parts):
+        stop = start + base + (1 if i < extra else 0)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def run(fn, parts):
+    """``fn(part)`` for every part, at once: the pool's threads take all but the first, the
+    calling thread the first. Waits for all of them; the first error is raised."""
+    if len(parts) == 1:
+        fn(parts[0])
+        return
+    futures = [_get_pool().submit(fn, p) for p in parts[1:]]
+    try:
+        fn(parts[0])
+    finally:
+        errors = [f.exception() for f in futures]  # waits: no thread may still write after we return
+    for e in errors:
+        if e is not None:
+            raise e
+
+
+def threads_for(size, minimum=MIN_SIZE, blas=False):
+    """How many threads ``size`` units of work (elements, or FLOPs) are worth: 1 below ``minimum``.
+    ``blas``: the parts call BLAS, so they may run at once only when BLAS is at one thread."""
+    n = get_num_threads()
+    if n == 1 or size < minimum or (blas and not _blas.single()):
+        return 1
+    return n
+
+
+def is_cpu(*arrays):
+    return all(type(a) is np.ndarray for a in arrays)
+
+
+# ----------------------------------------------------------------------------------------------
+# The split operations
+# ----------------------------------------------------------------------------------------------
+
+
+def matmul(a, b):
+    """a @ b for 2-D arrays, the larger of the result's two axes split over the threads.
+
+    Each thread computes a block of rows (a[r] @ b) or of columns (a @ b[:, c]) of the result,
+    written in place; every entry is the same dot product the whole product computes."""
+    if a.ndim != 2 or b.ndim != 2 or not is_cpu(a, b):
+        return a @ b
+    m, k = a.shape
+    n = b.shape[1]
+    if k == 1:  # an outer product; NumPy's matmul takes a slow path (~15x) for an inner dimension of 1
+        return np.multiply(a, b)
+    t = threads_for(2 * m * n * k, MIN_FLOPS, blas=True)
+    if t == 1:
+        return a @ b
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if m >= n:
+        run(lambda r: np.matmul(a[r[0]:r[1]], b, out=out[r[0]:r[1]]), split(m, t))
+    else:
+        run(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]), split(n, t))
+    return out
+
+
+def outer_axis(a):
+    """The axis of ``a`` that is outermost in memory (largest stride), among those of size > 1."""
+    best, stride = 0, -1
+    for i in range(a.ndim):
+        if a.shape[i] > 1 and abs(a.strides[i]) > stride:
+            best, stride = i, abs(a.strides[i])
+    return best
+
+
+def chunks(fn, *arrays, axis=None):
+    """``fn(*parts)`` on matching slices of ``arrays`` along ``axis``, one slice per thread.
+
+    The arrays have one length along ``axis`` (default: the first array's outermost axis in
+    memory, for arrays of one shape). ``fn`` writes its results into the slices it is given
+    (``out=``); work smaller than ``MIN_SIZE`` elements, and GPU arrays, are passed whole."""
+    first = arrays[0]
+    t = threads_for(first.size) if is_cpu(*arrays) and first.ndim else 1
+    if t == 1:
+        fn(*arrays)
+        return
+    axis = outer_axis(first) if axis is None else axis
+    lead = (slice(None),) * axis
+
+    def part(r):
+        index = lead + (slice(r[0], r[1]),)
+        fn(*[a[index] for a in arrays])
+    run(part, split(first.shape[axis], t))
+
+
+def elementwise(fn, *inputs):
+    """``out = fn(*inputs)`` computed block by block: ``fn(*input_blocks, out_block)`` writes
+    each block of ``out`` (an array like ``inputs[0]``, in its memory order)."""
+    out = backend.array_module(inputs[0]).empty_like(inputs[0])
+    chunks(fn, *inputs, out)
+    return out
