@@ -83,3 +83,29 @@ def test_gradients_of_every_path(monkeypatch, limit, fused, device):
     wt = tensor(rng.standard_normal((3, 2, 3, 3)), device, requires_grad=True)
     assert tg.gradgradcheck(lambda a, b: tg.conv2d(a, b, 2, 1), [x, w])
     assert tg.gradgradcheck(lambda a, b: tg.conv_transpose2d(a, b, 2, 1, 1), [x, wt])
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_bias_is_added_per_channel_and_its_gradients_check(device, transposed):
+    """conv2d / conv_transpose2d with bias=b: y = conv(x, w) + b[c] on channel c; gradients of
+    first and second order by finite differences (the penalty of WGAN-GP reaches the bias)."""
+    rng = np.random.default_rng(5)
+    x = tensor(rng.standard_normal((2, 3, 5, 4)), device, requires_grad=True)
+    w_shape = (3, 4, 3, 3) if transposed else (4, 3, 3, 3)
+    w = tensor(rng.standard_normal(w_shape), device, requires_grad=True)
+    b = tensor(rng.standard_normal(4), device, requires_grad=True)
+    conv = tg.conv_transpose2d if transposed else tg.conv2d
+    y = conv(x, w, 2, 1, bias=b)
+    expected = to_np(conv(x, w, 2, 1)) + to_np(b).reshape(1, 4, 1, 1)
+    np.testing.assert_allclose(to_np(y), expected, rtol=1e-12, atol=1e-12)
+    assert tg.gradcheck(lambda x, w, b: conv(x, w, 2, 1, bias=b), [x, w, b])
+    assert tg.gradgradcheck(lambda x, w, b: conv(x, w, 2, 1, bias=b), [x, w, b])
+
+
+def test_bias_of_the_wrong_shape_or_dtype_is_refused():
+    x = tg.Tensor(np.zeros((1, 3, 5, 5), dtype=np.float32))
+    w = tg.Tensor(np.zeros((4, 3, 3, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"conv2d: bias: expected shape \(4,\) \(one per output channel\), got \(3,\)"):
+        tg.conv2d(x, w, bias=tg.Tensor(np.zeros(3, dtype=np.float32)))
+    with pytest.raises(TypeError, match="conv_transpose2d: bias and weight must have one dtype"):
+        tg.conv_transpose2d(x, tg.Tensor(np.zeros((3, 2, 3, 3), dtype=np.float32)), bias=tg.Tensor(np.zeros(2)))

@@ -14,6 +14,9 @@ from tinygan.nn.module import Parameter
 from tinygan.tensor import Tensor, observed_region
 
 
+UPDATE_BLOCK = 1 << 17  # elements per block of an update: its ~5 arrays stay in a 2-3 MB cache
+
+
 class Optimizer:
     """Base class: holds the parameters, per-parameter state, and hyper-parameters."""
 
@@ -82,10 +85,14 @@ class Optimizer:
             if not state:  # the first update makes the moment buffers, whole
                 self._update(p.data, g, state, xp, t)
                 continue
-            # The update is elementwise: a big parameter is cut into blocks, updated by parallel threads.
+            # The update is elementwise: a big parameter is cut into blocks that fit in the cache, and
+            # parallel threads update them (tinygan.parallel); flat views when all are contiguous.
             keys = list(state)
+            arrays = [p.data, g] + [state[k] for k in keys]
+            if all(a.flags.c_contiguous for a in arrays):
+                arrays = [a.reshape(-1) for a in arrays]
             parallel.chunks(lambda w, g, *buffers: self._update(w, g, dict(zip(keys, buffers)), xp, t),
-                            p.data, g, *(state[k] for k in keys))
+                            *arrays, block=UPDATE_BLOCK)
 
     def _update(self, w, g, state, xp, t):
         """Update array ``w`` in place from gradient ``g``; ``t`` counts this parameter's updates."""

@@ -242,24 +242,32 @@ def outer_axis(a):
     return best
 
 
-def chunks(fn, *arrays, axis=None):
+def chunks(fn, *arrays, axis=None, block=None):
     """``fn(*parts)`` on matching slices of ``arrays`` along ``axis``, one slice per thread.
 
     The arrays have one length along ``axis`` (default: the first array's outermost axis in
     memory, for arrays of one shape). ``fn`` writes its results into the slices it is given
-    (``out=``); work smaller than ``MIN_SIZE`` elements, and GPU arrays, are passed whole."""
+    (``out=``); work smaller than ``MIN_SIZE`` elements, and GPU arrays, are passed whole.
+
+    ``block``: each thread's slice is further cut into blocks of about that many elements, and
+    ``fn`` runs on one block after the other, so that a chain of operations (an optimizer's
+    dozen passes) re-reads its temporaries from the cache instead of from memory."""
     first = arrays[0]
-    t = threads_for(first.size) if is_cpu(*arrays) and first.ndim else 1
-    if t == 1:
+    cpu = is_cpu(*arrays) and first.ndim
+    t = threads_for(first.size) if cpu else 1
+    if t == 1 and not (cpu and block and first.size > block):
         fn(*arrays)
         return
     axis = outer_axis(first) if axis is None else axis
     lead = (slice(None),) * axis
+    length = first.shape[axis]
+    step = max(1, block * length // first.size) if block else length
 
     def part(r):
-        index = lead + (slice(r[0], r[1]),)
-        fn(*[a[index] for a in arrays])
-    run(part, split(first.shape[axis], t))
+        for start in range(r[0], r[1], step):
+            index = lead + (slice(start, min(start + step, r[1])),)
+            fn(*[a[index] for a in arrays])
+    run(part, split(length, t))
 
 
 def elementwise(fn, *inputs):
