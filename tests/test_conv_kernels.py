@@ -26,7 +26,8 @@ def naive_im2col(x, k, s, p, d, oh, ow):
     return cols.reshape(c * k * k, oh * ow * n)
 
 
-@pytest.mark.parametrize("k,s,p,d", [(3, 1, 1, 1), (4, 2, 1, 1), (3, 2, 0, 2), (1, 1, 0, 1)])
+@pytest.mark.parametrize("k,s,p,d", [(3, 1, 1, 1), (4, 2, 1, 1), (3, 2, 0, 2), (1, 1, 0, 1),
+                                     (3, 1, 4, 1), (2, 3, 2, 2), (1, 2, 3, 1)])  # padding wider than the kernel
 def test_im2col_matches_naive_loops(k, s, p, d):
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
     oh, ow = C.conv_output_size(7, k, s, p, d), C.conv_output_size(6, k, s, p, d)

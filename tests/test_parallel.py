@@ -157,9 +157,9 @@ def test_conv_pieces_split_equal_whole(split_everything):
     cols = C.im2col(x, *args)
     g = rng.standard_normal((3, 6, 4, 4))
     w = rng.standard_normal((6, 5, 4, 4))
-    pieces = (cols, C.col2im(cols, x.shape, *args), C.pad_channels_first(x, (2, 1)),
+    pieces = (cols, C.col2im(cols, x.shape, *args), C.channels_first(x),
               C.conv_transpose(g, w, x.shape, (2, 2), (1, 1), (1, 1)))
-    whole = one_thread(lambda: (C.im2col(x, *args), C.col2im(cols, x.shape, *args), C.pad_channels_first(x, (2, 1)),
+    whole = one_thread(lambda: (C.im2col(x, *args), C.col2im(cols, x.shape, *args), C.channels_first(x),
                                 C.conv_transpose(g, w, x.shape, (2, 2), (1, 1), (1, 1))))
     for a, b in zip(pieces, whole):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

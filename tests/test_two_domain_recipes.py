@@ -144,8 +144,9 @@ def test_cogan_shares_one_parameter_whose_gradient_is_the_sum_of_both_paths():
 
     (ga, da), (gb, db), (gab, dab) = grads("a"), grads("b"), grads("ab")
     assert np.abs(ga).max() > 0 and np.abs(gb).max() > 0 and not np.allclose(ga, gb)
-    np.testing.assert_allclose(gab, ga + gb, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(dab, da + db, rtol=1e-4, atol=1e-6)
+    # float32 sums of many terms, added in another order: agreement to ~1e-5 of the gradients' scale
+    np.testing.assert_allclose(gab, ga + gb, rtol=1e-4, atol=1e-5 * np.abs(ga + gb).max())
+    np.testing.assert_allclose(dab, da + db, rtol=1e-4, atol=1e-5 * np.abs(da + db).max())
     a, b = G(*z)                                        # one z, two images from one shared code
     assert a.shape == b.shape == (6, 1, 28, 28)
     assert G.head_a[0].weight is not G.head_b[0].weight

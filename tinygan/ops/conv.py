@@ -82,35 +82,52 @@ def _windows(i, dilation, stride, out):
 MAX_COLUMN_BYTES = 32 * 2**20  # a bigger column matrix is built (and multiplied) in bands of output rows
 
 
-def pad_channels_first(x, padding):
-    """(N, C, H, W) -> zero-padded (C, H + 2ph, W + 2pw, N), the layout columns are gathered from."""
-    xp = backend.array_module(x)
-    n, c, h, w = x.shape
-    ph, pw = padding
-    x_c = xp.empty((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+def channels_first(x):
+    """(N, C, H, W) -> the (C, H, W, N) array that columns are gathered from: free when ``x`` is
+    already a view of one (every convolution's output is), else one copy, channels split over
+    the CPU threads."""
     source = x.transpose(1, 2, 3, 0)
+    if source.flags.c_contiguous or not parallel.is_cpu(x):
+        return backend.array_module(x).ascontiguousarray(source)
+    out = backend.array_module(x).empty(source.shape, dtype=x.dtype)
 
-    def copy(r):  # channels r[0]:r[1]: the zero border, then the image inside it
-        part = x_c[r[0]:r[1]]
-        part[:, :ph], part[:, ph + h:], part[:, :, :pw], part[:, :, pw + w:] = 0, 0, 0, 0
-        part[:, ph:ph + h, pw:pw + w, :] = source[r[0]:r[1]]
-    parallel.run(copy, parallel.split(c, parallel.threads_for(x.size)))
-    return x_c
+    def copy(r):
+        out[r[0]:r[1]] = source[r[0]:r[1]]
+    parallel.run(copy, parallel.split(source.shape[0], parallel.threads_for(x.size)))
+    return out
 
 
-def im2col_rows(x_c, kernel, stride, dilation, ow, rows):
-    """Columns of output rows ``rows`` = (r0, r1) from a padded (C, Hp, Wp, N) input:
-    shape (C*KH*KW, (r1-r0)*OW*N), row (c, p, q), column (i, j, n)."""
+def _inside(lo, hi, offset, stride, size):
+    """The output positions i in [lo, hi) whose input position i*stride + offset lies in
+    [0, size), as a range (i0, i1); those outside read the zero padding."""
+    i0 = min(max(lo, -(offset // stride)), hi)
+    i1 = max(min(hi, (size - 1 - offset) // stride + 1), i0)
+    return i0, i1
+
+
+def im2col_rows(x_c, kernel, stride, padding, dilation, ow, rows):
+    """Columns of output rows ``rows`` = (r0, r1) from an unpadded (C, H, W, N) input:
+    shape (C*KH*KW, (r1-r0)*OW*N), row (c, p, q), column (i, j, n).
+
+    Kernel position (p, q) reads input row i*s + p*d - pad for output row i: the rows and
+    columns that fall in the padding get zeros, the rest one strided copy. (Padding x first
+    would cost a copy of the whole input per call.)"""
     xp = backend.array_module(x_c)
-    c, n = x_c.shape[0], x_c.shape[3]
-    (kh, kw), (sh, sw), (dh, dw), (r0, r1) = kernel, stride, dilation, rows
+    c, h, w, n = x_c.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (r0, r1) = kernel, stride, padding, dilation, rows
     cols = xp.empty((c, kh, kw, r1 - r0, ow, n), dtype=x_c.dtype)
     positions = [(p, q) for p in range(kh) for q in range(kw)]
 
     def gather(r):  # kernel positions r[0]:r[1], each filling its own rows of cols
         for p, q in positions[r[0]:r[1]]:
-            band = slice(r0 * sh + p * dh, (r1 - 1) * sh + p * dh + 1, sh)
-            cols[:, p, q] = x_c[:, band, _windows(q, dw, sw, ow), :]
+            i0, i1 = _inside(r0, r1, p * dh - ph, sh, h)
+            j0, j1 = _inside(0, ow, q * dw - pw, sw, w)
+            block = cols[:, p, q]  # (C, r1 - r0, OW, N)
+            block[:, :i0 - r0], block[:, i1 - r0:], block[:, :, :j0], block[:, :, j1:] = 0, 0, 0, 0
+            if i1 > i0 and j1 > j0:
+                rows_in = slice(i0 * sh + p * dh - ph, (i1 - 1) * sh + p * dh - ph + 1, sh)
+                cols_in = slice(j0 * sw + q * dw - pw, (j1 - 1) * sw + q * dw - pw + 1, sw)
+                block[:, i0 - r0:i1 - r0, j0:j1, :] = x_c[:, rows_in, cols_in, :]
     parallel.run(gather, parallel.split(len(positions), parallel.threads_for(cols.size)))
     return cols.reshape(c * kh * kw, (r1 - r0) * ow * n)
 
@@ -129,7 +146,7 @@ def row_bands(x_shape, kernel, out_hw, itemsize):
 
 def im2col(x, kernel, stride, padding, dilation, out_hw):
     """(N, C, H, W) -> columns (C*KH*KW, OH*OW*N), all output rows at once."""
-    return im2col_rows(pad_channels_first(x, padding), kernel, stride, dilation, out_hw[1], (0, out_hw[0]))
+    return im2col_rows(channels_first(x), kernel, stride, padding, dilation, out_hw[1], (0, out_hw[0]))
 
 
 def col2im(cols, x_shape, kernel, stride, padding, dilation, out_hw):
@@ -154,15 +171,7 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation, out_hw):
 def _channels_first(a):
     """(N, C, H, W) -> (C, H*W*N) matrix; free when ``a`` is already a view of a (C, H, W, N) buffer."""
     n, c, h, w = a.shape
-    source = a.transpose(1, 2, 3, 0)
-    if source.flags.c_contiguous or not parallel.is_cpu(a):
-        return backend.array_module(a).ascontiguousarray(source).reshape(c, h * w * n)
-    out = backend.array_module(a).empty((c, h, w, n), dtype=a.dtype)
-
-    def copy(r):
-        out[r[0]:r[1]] = source[r[0]:r[1]]
-    parallel.run(copy, parallel.split(c, parallel.threads_for(a.size)))
-    return out.reshape(c, h * w * n)
+    return channels_first(a).reshape(c, h * w * n)
 
 
 def _from_channels_first(m, n, h, w):
@@ -230,12 +239,12 @@ class Conv2d(_ConvBase):
         w_mat = w.reshape(o, c * kh * kw)
         bands = row_bands(x.shape, (kh, kw), out_hw, x.dtype.itemsize)
         if self.cols is None and len(bands) > 1:  # too big for one column matrix: band by band
-            x_c = pad_channels_first(x, self.padding)
+            x_c = channels_first(x)
             y = backend.array_module(x).empty((o, out_hw[0] * out_hw[1] * n), dtype=x.dtype)
             step = out_hw[1] * n
             for r0, r1 in bands:
-                y[:, r0 * step:r1 * step] = parallel.matmul(w_mat, im2col_rows(x_c, (kh, kw), self.stride, self.dilation,
-                                                                out_hw[1], (r0, r1)))
+                y[:, r0 * step:r1 * step] = parallel.matmul(w_mat, im2col_rows(x_c, (kh, kw), self.stride, self.padding,
+                                                                               self.dilation, out_hw[1], (r0, r1)))
         else:
             cols = self.cols if self.cols is not None else im2col(x, (kh, kw), self.stride, self.padding,
                                                                   self.dilation, out_hw)
@@ -311,12 +320,13 @@ class Conv2dWeight(_ConvBase):
         if self.cols is not None:
             cols, self.cols = self.cols, None
             return parallel.matmul(g_mat, cols.T).reshape(o, c, kh, kw)
-        x_c = pad_channels_first(x, self.padding)
+        x_c = channels_first(x)
         step = ow * x.shape[0]
         gw = None
         for r0, r1 in row_bands(x.shape, self.kernel, (oh, ow), x.dtype.itemsize):
             part = parallel.matmul(g_mat[:, r0 * step:r1 * step],
-                                   im2col_rows(x_c, self.kernel, self.stride, self.dilation, ow, (r0, r1)).T)
+                                   im2col_rows(x_c, self.kernel, self.stride, self.padding, self.dilation, ow,
+                                               (r0, r1)).T)
             gw = part if gw is None else gw + part
         return gw.reshape(o, c, kh, kw)
 
