@@ -63,10 +63,12 @@ def test_banded_columns_give_the_same_results(monkeypatch, device):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_fused_and_col2im_transposed_kernels_agree(monkeypatch, device):
+@pytest.mark.parametrize("block", [10**9, 1], ids=["all rows", "a row at a time"])
+def test_fused_and_col2im_transposed_kernels_agree(monkeypatch, device, block):
     rng = np.random.default_rng(3)
     x, w, wt = rng.standard_normal((2, 20, 6, 5)), rng.standard_normal((18, 20, 4, 4)), rng.standard_normal((20, 17, 4, 4))
     monkeypatch.setattr(C, "FUSED_MIN_CHANNELS", 1)
+    monkeypatch.setattr(C, "FUSED_BLOCK_BYTES", block)
     fused = _conv_results(device, x, w, wt)
     monkeypatch.setattr(C, "FUSED_MIN_CHANNELS", 10**9)
     for a, b in zip(fused, _conv_results(device, x, w, wt)):
@@ -78,6 +80,7 @@ def test_fused_and_col2im_transposed_kernels_agree(monkeypatch, device):
 def test_gradients_of_every_path(monkeypatch, limit, fused, device):
     monkeypatch.setattr(C, "MAX_COLUMN_BYTES", limit)
     monkeypatch.setattr(C, "FUSED_MIN_CHANNELS", fused)
+    monkeypatch.setattr(C, "FUSED_BLOCK_BYTES", limit)  # the fused kernel a few rows of g at a time, too
     rng = np.random.default_rng(4)
     x = tensor(rng.standard_normal((2, 3, 5, 6)), device, requires_grad=True)
     w = tensor(rng.standard_normal((4, 3, 3, 3)), device, requires_grad=True)

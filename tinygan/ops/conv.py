@@ -180,6 +180,7 @@ def _from_channels_first(m, n, h, w):
 
 
 FUSED_MIN_CHANNELS = 16  # below this, per-position blocks are too thin for an efficient GEMM
+FUSED_BLOCK_BYTES = 256 * 2**10  # a block w_pq^T @ g of about this size is added while still in the cache
 
 
 def conv_transpose(g, w, x_shape, stride, padding, dilation):
@@ -187,7 +188,8 @@ def conv_transpose(g, w, x_shape, stride, padding, dilation):
 
     x = sum over kernel positions (p, q) of w[:, :, p, q]^T @ g, each added into the strided
     slice of x that position (p, q) reads in the forward convolution. This one kernel is both
-    Conv2d's input gradient and ConvTranspose2d's forward pass.
+    Conv2d's input gradient and ConvTranspose2d's forward pass. For big batches g is taken a
+    band of rows at a time (FUSED_BLOCK_BYTES), so that each block is added from the cache.
     """
     xp = backend.array_module(g)
     n, c, h, wd = x_shape
@@ -201,14 +203,23 @@ def conv_transpose(g, w, x_shape, stride, padding, dilation):
     w_t = xp.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (KH, KW, C, O): one (C, O) block per position
     x_c = xp.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=g.dtype)
 
+    flops = 2 * c * o * kh * kw * g_mat.shape[1]
+    parts = parallel.split(c, parallel.threads_for(flops, parallel.MIN_FLOPS, blas=True))
+    # Rows of g at a time, so that each block is added while it is still in the cache.
+    band = max(1, FUSED_BLOCK_BYTES // ((parts[0][1] - parts[0][0]) * ow * n * g.dtype.itemsize))
+    step = ow * n
+
     def add_blocks(r):  # input channels r[0]:r[1]
         c0, c1 = r
-        for p in range(kh):
-            rows = _windows(p, dh, sh, oh)
-            for q in range(kw):
-                x_c[c0:c1, rows, _windows(q, dw, sw, ow), :] += (w_t[p, q, c0:c1] @ g_mat).reshape(c1 - c0, oh, ow, n)
-    flops = 2 * c * o * kh * kw * g_mat.shape[1]
-    parallel.run(add_blocks, parallel.split(c, parallel.threads_for(flops, parallel.MIN_FLOPS, blas=True)))
+        for i0 in range(0, oh, band):
+            i1 = min(i0 + band, oh)
+            g_band = g_mat[:, i0 * step:i1 * step]
+            for p in range(kh):
+                rows = slice(i0 * sh + p * dh, (i1 - 1) * sh + p * dh + 1, sh)
+                for q in range(kw):
+                    x_c[c0:c1, rows, _windows(q, dw, sw, ow), :] += \
+                        (w_t[p, q, c0:c1] @ g_band).reshape(c1 - c0, i1 - i0, ow, n)
+    parallel.run(add_blocks, parts)
     return x_c[:, ph:ph + h, pw:pw + wd, :].transpose(3, 0, 1, 2)
 
 
