@@ -253,6 +253,9 @@ def chunks(fn, *arrays, axis=None, block=None):
     ``fn`` runs on one block after the other, so that a chain of operations (an optimizer's
     dozen passes) re-reads its temporaries from the cache instead of from memory."""
     first = arrays[0]
+    if first.size < MIN_SIZE and not block:  # the common small case, first and cheap
+        fn(*arrays)
+        return
     cpu = is_cpu(*arrays) and first.ndim
     t = threads_for(first.size) if cpu else 1
     if t == 1 and not (cpu and block and first.size > block):
