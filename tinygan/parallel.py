@@ -38,7 +38,7 @@ import numpy as np
 
 from tinygan import backend
 
-MIN_SIZE = 1 << 16    # elements: smaller elementwise work stays on one thread
+MIN_SIZE = 300_000     # elements: smaller elementwise work stays on one thread (its hand-over costs what it saves)
 MIN_FLOPS = 1 << 22   # multiply-adds x 2: smaller matrix products stay on one thread
 
 _threads = None       # the number of threads (resolved at first use)
