@@ -4,8 +4,6 @@ fade-in at alpha = 0 and 1, the growth schedule, the padded data, Adam on blocks
 bit-identical resume across a phase boundary, and a short run on real MNIST that must learn."""
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +20,6 @@ from tinygan.tensor import Tensor, no_grad
 
 from helpers import tensor, to_np
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
 QUIET = dict(log=lambda line: None)
 TINY = dict(z_dim=8, channels="8,8,4,4")
 
@@ -303,11 +299,10 @@ def test_state_that_disagrees_with_the_schedule_is_refused():
     assert r.default_steps(8) == -(-(24 + 3 * 56) // 8)
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
-def test_short_run_on_mnist_learns_the_low_resolution_digits(tmp_path, monkeypatch):
+def test_short_run_on_mnist_learns_the_low_resolution_digits(tmp_path, monkeypatch, mnist_root):
     """4x4 then the fade to 8x8 on 512 real digits: the samples' mean image moves to MNIST's."""
     monkeypatch.setattr(Trainer, "save_samples", lambda self: None)
-    images, _ = load_mnist("train", root=DATA)
+    images, _ = load_mnist("train", root=mnist_root)
     images = images[np.random.default_rng(0).choice(len(images), 512, replace=False)]
     r = _recipe(fade_images=640, stable_images=320, channels="16,16,4,4", z_dim=16)
     loader = r.make_loader(images, None, 16, "cpu")

@@ -4,10 +4,8 @@ generator step (``d_steps``), the Keras schedule of the chapter's code, the unif
 Each option is checked to change what it says it changes, and exact resume to still hold."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,11 +201,9 @@ def test_conditional_dcgan_uses_the_label_in_both_networks(conditioning, data, t
     assert all(np.isfinite(p.numpy()).all() for p in recipe.D.parameters())
 
 
-def test_cli_trains_with_the_schedule_options(tmp_path):
+def test_cli_trains_with_the_schedule_options(tmp_path, mnist_root):
     """`tinygan train` takes --d-steps, --schedule, --latent, --networks; WGAN refuses --beta1."""
-    data = Path(os.environ.get("TINYGAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
-    if not data.is_dir():
-        pytest.skip(f"MNIST files not found in {data}")
+    data = mnist_root
     run = lambda *a: subprocess.run([sys.executable, "-m", "tinygan", *a], capture_output=True, text=True,  # noqa: E731
                                     timeout=300)
     out = run("train", "wgan", "--steps", "2", "--networks", "mlp", "--d-steps", "2", "--schedule", "keras",

@@ -2,7 +2,6 @@
 per chapter, from a scratch directory (so the files they write go there)."""
 
 import linecache
-import os
 import re
 from pathlib import Path
 
@@ -10,8 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOUR = ROOT / "docs" / "tour.md"
-SHARED = ROOT.parents[0] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
 
 CHAPTER_TITLES = [
     "A Tensor and the chain rule", "Writing a Function's backward with Tensor ops", "gradcheck: catching a wrong derivative",
@@ -49,12 +46,10 @@ def test_the_tour_has_its_eight_chapters_each_with_code_and_files_to_read():
 
 
 @pytest.mark.parametrize("number", range(1, 9))
-def test_chapter_code_runs(number, tmp_path, monkeypatch):
+def test_chapter_code_runs(number, tmp_path, monkeypatch, request):
     number_, title, text = chapters()[number - 1]
-    if number == 8:
-        if not DATA.is_dir():
-            pytest.skip(f"MNIST files not found in {DATA}")
-        monkeypatch.setenv("TINYGAN_DATA", str(DATA))
+    if number == 8:  # trains on MNIST, found the way the CLI finds it (tests/conftest.py: mnist_root)
+        monkeypatch.setenv("TINYGAN_DATA", str(request.getfixturevalue("mnist_root")))
         from tinygan.gan import registry
         monkeypatch.setattr(registry, "RECIPES", dict(registry.RECIPES))  # the chapter registers a recipe
     monkeypatch.chdir(tmp_path)

@@ -14,8 +14,6 @@ their measures, and short training runs through the real Trainer on real MNIST.
   translation grid.
 """
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,9 +30,6 @@ from tinygan.viz import read_metrics
 
 from helpers import tensor
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
-needs_mnist = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
 
 
 # -- InstanceNorm2d ---------------------------------------------------------------------------
@@ -176,10 +171,9 @@ class OracleTranslation:
         return self.G_AB(x_a), self.G_BA(x_b)
 
 
-@needs_mnist
 @pytest.mark.parametrize("domain_b", ["negative", "rot90"])
-def test_translation_measures_of_an_oracle(domain_b):
-    s = evaluate_translation(OracleTranslation(domain_b), n=200, data=DATA)
+def test_translation_measures_of_an_oracle(domain_b, mnist_root):
+    s = evaluate_translation(OracleTranslation(domain_b), n=200, data=mnist_root)
     assert s["preservation_ab"] == 1.0 and s["preservation_ba"] == 1.0
     assert s["preservation_ab_kappa"] == 1.0
     for k in ("cycle_l1_a", "cycle_l1_b", "transform_l1_ab", "transform_l1_ba"):
@@ -209,30 +203,28 @@ class PairsFrom:
         return Tensor(x[:, None]), Tensor(b[:, None])
 
 
-@needs_mnist
-def test_pair_consistency_of_true_pairs_and_of_a_collapsed_domain():
-    images, _ = load_mnist("test", root=DATA)
-    good = evaluate_pairs(PairsFrom("negative", images, True), n=200, data=DATA)
+def test_pair_consistency_of_true_pairs_and_of_a_collapsed_domain(mnist_root):
+    images, _ = load_mnist("test", root=mnist_root)
+    good = evaluate_pairs(PairsFrom("negative", images, True), n=200, data=mnist_root)
     assert good["pair_consistency"] == 1.0 and good["pair_consistency_kappa"] == 1.0
     assert good["classes_covered_a"] == good["classes_covered_b"] == 10
-    bad = evaluate_pairs(PairsFrom("negative", images, False), n=200, data=DATA)
+    bad = evaluate_pairs(PairsFrom("negative", images, False), n=200, data=mnist_root)
     assert bad["classes_covered_b"] == 1 and abs(bad["pair_consistency_kappa"]) < 1e-9
     assert bad["fid_b"] > 10 * good["fid_b"]
 
 
 # -- short training runs -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def mnist():
-    if not DATA.is_dir():
-        pytest.skip(f"MNIST files not found in {DATA}")
-    images, labels = load_mnist("train", root=DATA)
+def mnist(mnist_root):
+    """256 real training digits, their labels, and where MNIST was found."""
+    images, labels = load_mnist("train", root=mnist_root)
     idx = np.random.default_rng(0).choice(len(images), 256, replace=False)
-    return images[idx], labels[idx]
+    return images[idx], labels[idx], mnist_root
 
 
 def train(recipe, mnist, out, steps, batch_size=8, resume=False):
-    recipe.data_root = DATA
-    loader = recipe.make_loader(*mnist, batch_size=batch_size, device="cpu")
+    images, labels, recipe.data_root = mnist
+    loader = recipe.make_loader(images, labels, batch_size=batch_size, device="cpu")
     config = TrainConfig(steps=steps, log_every=1, sample_every=10_000, checkpoint_every=steps)
     trainer = Trainer(recipe, loader, out, config, log=lambda line: None)
     trainer.fit(resume=resume)
@@ -249,7 +241,6 @@ def _mean(records, key, part):
     return float(np.mean(vals[:k] if part == "first" else vals[-k:]))
 
 
-@needs_mnist
 def test_cogan_trains(mnist, tmp_path):
     tg.manual_seed(0)
     recipe = CoGAN(CoGAN.Config(z_dim=16, channels=8, domain_b="negative", lr=1e-3))
@@ -261,7 +252,6 @@ def test_cogan_trains(mnist, tmp_path):
     assert grid.shape == (8, 1, 28, 28) and recipe.grid_columns(recipe.sample_latent(4)) == 4
 
 
-@needs_mnist
 def test_discogan_learns_to_reconstruct(mnist, tmp_path):
     tg.manual_seed(0)
     recipe = DiscoGAN(DiscoGAN.Config(channels=8, domain_b="negative", lr=1e-3))
@@ -270,7 +260,6 @@ def test_discogan_learns_to_reconstruct(mnist, tmp_path):
         assert _mean(records, key, "last") < 0.85 * _mean(records, key, "first")  # 30 steps: 0.91 -> 0.72
 
 
-@needs_mnist
 def test_cyclegan_learns_to_reconstruct_resumes_exactly_and_samples(mnist, tmp_path):
     from tinygan import cli
     cfg = CycleGAN.Config(channels=4, n_res=1, domain_b="rot90", lr=1e-3, pool_size=6)

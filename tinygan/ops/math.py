@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygan import backend, parallel
-from tinygan.ops._util import as_tensor, const, pair
+from tinygan.ops._util import as_tensor, pair
 from tinygan.ops.reduce import broadcast_to, sum_to
 from tinygan.tensor import Function, Tensor, wrap
 
