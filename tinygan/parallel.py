@@ -32,7 +32,6 @@ import ctypes
 import glob
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -158,6 +157,8 @@ _blas = _Blas()
 def _get_pool():
     global _pool
     if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor  # imported at first use: a cost only when threads are used
+
         with _lock:
             if _pool is None:
                 _blas.single()

@@ -36,7 +36,6 @@ import json
 import time
 
 from tinygan import tensor as _tensor
-from tinygan.data.atomic import atomic_write
 
 
 class _Frame:
@@ -193,6 +192,8 @@ class Profile(_tensor.Observer):
 
     def save(self, path):
         """Write ``to_dict()`` as JSON (atomically: a crash leaves the old file or none)."""
+        from tinygan.data.atomic import atomic_write  # here: importing tinygan need not load the data package
+
         with atomic_write(path) as f:
             f.write(json.dumps(self.to_dict(), indent=1).encode())
 
