@@ -6,7 +6,12 @@ iteration (median of --iters after --warmup), iterations/s, and peak memory: the
 resident memory (VmHWM, reset after the warm-ups) during the timed iterations, minus the
 resident memory after the imports and before the models are built. So it counts what training
 the model costs (weights, optimizer state, activations, the allocator's slack) and not the size
-of the library itself. Each framework runs in a fresh process.
+of the library itself. Each framework runs in a fresh process of its own.
+
+On a shared machine a burst of load can slow one framework's whole run. So with --vs-torch the
+two processes run alternately, --block iterations at a time (tinygan then PyTorch, then PyTorch
+then tinygan, ...), with a short pause before each block so that the other's threads are idle;
+the time ratio is the median over these rounds of the ratio of the two blocks' medians.
 
 Models (as in issue 3):
   MLP GAN  G z(100)->256->LReLU(0.2)->BN->512->LReLU->BN->1024->LReLU->BN->784->tanh;
@@ -16,6 +21,7 @@ Models (as in issue 3):
            D Conv(1,64,4,2,1)->LReLU(0.2)->Conv(64,128,4,2,1)->BN2d->LReLU->flatten->Linear 1.
 
     python benchmarks/step_time.py [--vs-torch] [--threads 2] [--batch-sizes 64 256]
+    python benchmarks/step_time.py --profile --models dcgan --batch-sizes 64   # tinygan.profile()'s table
 """
 
 from __future__ import annotations
@@ -138,8 +144,10 @@ def torch_iteration(model, batch, threads):
     return step
 
 
-def worker(framework, model, batch, warmup, iters, threads):
-    """Run in a fresh process: time the iterations, print one JSON line."""
+def worker(framework, model, batch, warmup, threads):
+    """Run in a fresh process: build the model, warm up, say "ready"; then, for each line
+    "run K" on stdin, time K iterations and print their times (one JSON line); for "peak", print
+    the peak memory of everything timed so far."""
     if framework == "tinygan":
         import tinygan  # noqa: F401  (imports first, so that the baseline excludes them)
     else:
@@ -152,14 +160,49 @@ def worker(framework, model, batch, warmup, iters, threads):
     for _ in range(warmup):
         step()
     reset_peak_rss()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    ms = times[len(times) // 2] * 1e3
-    print(json.dumps({"ms": ms, "peak_mb": max(peak_rss_mb() - base, 0.0)}))
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if command[0] == "run":
+            times = []
+            for _ in range(int(command[1])):
+                t0 = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - t0)
+            print(json.dumps({"times": times}), flush=True)
+        elif command[0] == "peak":
+            print(json.dumps({"peak_mb": max(peak_rss_mb() - base, 0.0)}), flush=True)
+            return
+
+
+class Worker:
+    """A worker process of one framework and model, driven block by block over a pipe."""
+
+    def __init__(self, framework, model, batch, args):
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+        cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--warmup", str(args.warmup),
+               "--threads", str(args.threads)]
+        self.name = f"{framework} {model} {batch}"
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._read()  # "ready": built and warmed up
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name}: the worker stopped (exit status {self.proc.wait()})")
+        return json.loads(line)
+
+    def run(self, iterations):
+        self.proc.stdin.write(f"run {iterations}\n")
+        self.proc.stdin.flush()
+        return self._read()["times"]
+
+    def peak(self):
+        self.proc.stdin.write("peak\n")
+        self.proc.stdin.flush()
+        peak = self._read()["peak_mb"]
+        self.proc.wait()
+        return peak
 
 
 def profile(model, batch, args):
@@ -179,14 +222,30 @@ def profile(model, batch, args):
         prof.save(args.profile_json)
 
 
-def run(framework, model, batch, args):
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
-    cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--warmup", str(args.warmup),
-           "--iters", str(args.iters), "--threads", str(args.threads)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} {model} {batch} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def measure(frameworks, model, batch, args):
+    """Time the frameworks in alternating blocks of --block iterations (ABAB..., then BABA...), each
+    in its own process, so that a burst of load on a shared machine falls on both; a pause before
+    each block lets the other process's threads go idle. Returns, per framework, the median ms and
+    the peak memory, and the time ratio as the median over rounds of the two blocks' medians."""
+    workers = {fw: Worker(fw, model, batch, args) for fw in frameworks}
+    times = {fw: [] for fw in frameworks}
+    ratios = []
+    for r in range(-(-args.iters // args.block)):
+        block = {}
+        for fw in (frameworks if r % 2 == 0 else frameworks[::-1]):
+            time.sleep(args.pause)
+            block[fw] = workers[fw].run(args.block)
+            times[fw] += block[fw]
+        if len(frameworks) == 2:
+            ratios.append(median(block[frameworks[0]]) / median(block[frameworks[1]]))
+    out = {fw: {"ms": median(times[fw]) * 1e3, "peak_mb": workers[fw].peak()} for fw in frameworks}
+    out["ratio"] = median(ratios) if ratios else None
+    return out
 
 
 def main():
@@ -196,6 +255,8 @@ def main():
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--block", type=int, default=5, help="iterations per block (the frameworks alternate)")
+    parser.add_argument("--pause", type=float, default=0.3, help="seconds of rest before each block")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
     parser.add_argument("--profile", action="store_true",
                         help="print tinygan.profile()'s table of the iteration (by op and layer) instead of timing")
@@ -216,30 +277,33 @@ def main():
         return
     if args.worker:
         framework, model, batch = args.worker
-        worker(framework, model, int(batch), args.warmup, args.iters, args.threads)
+        worker(framework, model, int(batch), args.warmup, args.threads)
         return
     if args.vs_torch:
         import importlib.util
         if importlib.util.find_spec("torch") is None:  # not imported here: workers measure memory
             sys.exit("--vs-torch: PyTorch is not installed; `pip install torch==2.13.0` (the CPU wheel)")
-    print(f"one GAN iteration (D real+fake, D Adam step, G step), float32, {args.threads} threads, "
-          f"median of {args.iters} after {args.warmup} warm-ups")
+    print(f"one GAN iteration (both sides: D on a real and a fake batch, D's Adam step, G through D, G's Adam "
+          f"step; one G forward), float32, {args.threads} threads, median of {args.iters} after {args.warmup} "
+          f"warm-ups" + (f"; tinygan and PyTorch alternate in blocks of {args.block}" if args.vs_torch else ""))
     head = f"{'model':<7}{'batch':>6}{'tinygan ms':>12}{'it/s':>8}{'peak MB':>9}"
     if args.vs_torch:
         head += f"{'torch ms':>10}{'it/s':>8}{'peak MB':>9}{'time ratio':>12}{'mem ratio':>11}"
     print(head)
     for model in args.models:
         for batch in args.batch_sizes:
-            ours = run("tinygan", model, batch, args)
+            result = measure(["tinygan", "torch"] if args.vs_torch else ["tinygan"], model, batch, args)
+            ours = result["tinygan"]
             line = f"{model:<7}{batch:>6}{ours['ms']:>12.1f}{1e3 / ours['ms']:>8.1f}{ours['peak_mb']:>9.0f}"
             if args.vs_torch:
-                ref = run("torch", model, batch, args)
+                ref = result["torch"]
                 mem_ratio = ours["peak_mb"] / ref["peak_mb"] if ref["peak_mb"] > 0 else float("nan")
                 line += (f"{ref['ms']:>10.1f}{1e3 / ref['ms']:>8.1f}{ref['peak_mb']:>9.0f}"
-                         f"{ours['ms'] / ref['ms']:>12.2f}{mem_ratio:>11.2f}")
+                         f"{result['ratio']:>12.2f}{mem_ratio:>11.2f}")
             print(line, flush=True)
     if args.vs_torch:
-        print("ratio = tinygan / PyTorch (below 1: tinygan is faster or smaller)")
+        print("time ratio = tinygan / PyTorch, the median over rounds of the two blocks' median times; memory ratio = "
+              "peak / peak (below 1: tinygan is faster or smaller)")
 
 
 if __name__ == "__main__":
