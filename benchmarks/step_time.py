@@ -255,8 +255,8 @@ def main():
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--iters", type=int, default=30)
-    parser.add_argument("--block", type=int, default=5, help="iterations per block (the frameworks alternate)")
-    parser.add_argument("--pause", type=float, default=0.3, help="seconds of rest before each block")
+    parser.add_argument("--block", type=int, default=10, help="iterations per block (the frameworks alternate)")
+    parser.add_argument("--pause", type=float, default=0.1, help="seconds of rest before each block")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
     parser.add_argument("--profile", action="store_true",
                         help="print tinygan.profile()'s table of the iteration (by op and layer) instead of timing")
