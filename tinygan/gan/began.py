@@ -40,8 +40,8 @@ as G collapses onto 1s (the digit an auto-encoder reconstructs best) whatever ga
         -> ReLU -> ConvT(4n, 1, 4, 2, 1) -> tanh [28x28]; no batch-norm (D sees real and fake
         images in one batch, whose statistics would differ from a batch of fakes in G's step)
 The losses, k_t's control and M_global are the paper's. Other departures: lambda_k = 0.05 (the
-paper's 0.001 moves k_t too slowly for ~5,000 steps: k_t was 0.026 after 750 steps and G one
-blob), lr 5e-4 and gamma 1.0 by default; z ~ U(-1, 1)^h, Adam(beta1 0.5) as in the paper; its
+paper's 0.001 moves k_t too slowly for ~5,000 steps: with it, gamma 0.75 and lr 2e-4, k_t was
+0.026 after 750 steps and G one blob), lr 5e-4 and gamma 1.0 by default; z ~ U(-1, 1)^h, Adam(beta1 0.5) as in the paper; its
 learning-rate decay when M_global stalls is left out. The paper decoder's output stays linear:
 with a tanh there G first learns blank images (which D, trained only on real digits while
 k_t = 0, reconstructs best), saturates at -1, and tanh's vanishing gradient keeps it blank.
