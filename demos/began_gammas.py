@@ -7,9 +7,9 @@ sharper but less varied samples; a high gamma the reverse. This script draws one
 by side, each titled with its gamma, its generator steps and the digit mix that the project's
 MNIST classifier reads in these samples.
 
-    tinygan train began --gamma 0.5 --out runs/began_g05
-    tinygan train began --gamma 0.3 --out runs/began_g03
-    python demos/began_gammas.py runs/began_g05/checkpoint.npz runs/began_g03/checkpoint.npz --out demos_out
+    tinygan train began --steps 1250 --out runs/began_g10          # gamma 1.0, the default
+    tinygan train began --steps 1250 --gamma 0.5 --out runs/began_g05
+    python demos/began_gammas.py runs/began_g10/checkpoint.npz runs/began_g05/checkpoint.npz --out demos_out
 """
 
 from __future__ import annotations

@@ -108,8 +108,9 @@ def test_began_resumes_k_exactly(mnist, tmp_path):
 
 
 @needs_mnist
-def test_began_auto_encoder_learns_real_digits(mnist, tmp_path):
-    recipe = small_began(lr=1e-3)   # ten times the paper's rate, for a 30-step test
+@pytest.mark.parametrize("discriminator", ["small", "paper"])
+def test_began_auto_encoder_learns_real_digits(mnist, tmp_path, discriminator):
+    recipe = small_began(lr=1e-3, discriminator=discriminator)   # ten times the paper's rate, for 30 steps
     loader = DataLoader(*mnist, batch_size=16, seed=0)
     Trainer(recipe, loader, tmp_path, TrainConfig(steps=30, log_every=5, sample_every=1000,
                                                   checkpoint_every=1000), **QUIET).fit()
@@ -123,6 +124,32 @@ def test_began_config_is_checked():
         BEGANConfig(gamma=0)
     with pytest.raises(ValueError, match="lambda_k"):
         BEGANConfig(lambda_k=-1)
+    with pytest.raises(ValueError, match="generator: expected 'paper' or 'dcgan', got 'elu'"):
+        BEGANConfig(generator="elu")
+    with pytest.raises(ValueError, match="discriminator: expected 'paper' or 'small'"):
+        BEGANConfig(discriminator="big")
+    with pytest.raises(ValueError, match="z_dim"):
+        BEGANConfig(z_dim=0)
+
+
+def test_began_networks_paper_and_default():
+    """The paper's networks: ELU, no batch-norm, two 3x3 convolutions at 28x28 before the linear output
+    conv; the defaults: DCGAN's generator (BN, ReLU, tanh) and a small auto-encoder without BN."""
+    paper = small_began(generator="paper", discriminator="paper")
+    for net in (paper.G, paper.D[1]):
+        kinds = [type(m) for m in net]
+        assert nn.ELU in kinds and nn.BatchNorm2d not in kinds and nn.Tanh not in kinds
+        assert kinds[-6:] == [nn.Upsample, nn.Conv2d, nn.ELU, nn.Conv2d, nn.ELU, nn.Conv2d]
+    assert nn.ELU in [type(m) for m in paper.D[0]]
+    default = small_began()
+    g_kinds, d_kinds = [type(m) for m in default.G], [type(m) for m in default.D]
+    assert nn.BatchNorm2d in g_kinds and g_kinds[-1] is nn.Tanh and nn.ConvTranspose2d in g_kinds
+    assert nn.BatchNorm2d not in d_kinds and d_kinds[-1] is nn.Tanh
+    dense = [m for m in default.D if isinstance(m, nn.Linear)]
+    assert [m.weight.shape for m in dense] == [(8, 16 * 14 * 14), (16 * 14 * 14, 8)]  # bottleneck h = z_dim
+    for recipe in (paper, default):
+        images = recipe.generate(recipe.sample_latent(3))
+        assert images.shape == (3, 1, 28, 28) and recipe.D(images).shape == (3, 1, 28, 28)
 
 
 # -- HR-DCGAN ---------------------------------------------------------------------------------------

@@ -23,20 +23,28 @@ measure, the equilibrium's distance plus the real reconstruction error,
 is logged every step (``M_global``) with k_t (``k``); the claim that it falls as the samples
 improve is measured against FID by ``demos/began_convergence.py``.
 
-Networks (the paper's, shrunk for MNIST on a CPU; ``n`` filters, bottleneck h = z_dim = 64):
-    Encoder: Conv3x3(1, n) ELU -> Conv3x3(n, n) ELU -> Conv3x3(n, 2n, stride 2) ELU  [14x14]
-             -> Conv3x3(2n, 2n) ELU -> Conv3x3(2n, 3n, stride 2) ELU [7x7] -> Dense h
-    Decoder: Dense n*7*7 -> Conv3x3(n, n) ELU -> Upsample x2 -> Conv3x3(n, n) ELU [14x14]
-             -> Upsample x2 -> Conv3x3(n, 1) [28x28]  (a linear output, as in the paper)
-    G has the decoder's architecture (its own weights); D = decoder(encoder(x)).
-As in the paper: 3x3 convolutions with ELUs, sub-sampling by stride 2, filters growing linearly
-(n, 2n, 3n) in the encoder, nearest-neighbour up-sampling in the decoder, no batch-norm, no
-dropout, z ~ U(-1, 1)^h, Adam (lr 1e-4; beta1 0.5). Changes: fewer convolutions per scale (one
-in the decoder where the paper has two), and the paper's learning-rate decay when M stalls is
-left out. The decoders' output stays linear: with a tanh there, G first learns blank images
-(which D, trained only on real digits while k_t = 0, reconstructs best), its output saturates
-at -1 and tanh's gradient vanishes, so G stays blank however k_t moves (two 500-step runs with
-a tanh: at step 500, 78% of G's pre-tanh outputs were below -3, mean tanh' 0.019).
+Networks. The paper's (``--generator paper --discriminator paper``; ``n`` filters, h = z_dim):
+    Encoder: Conv3x3(1, n) ELU -> Conv3x3(n, 2n, stride 2) ELU [14x14] -> Conv3x3(2n, 2n) ELU
+             -> Conv3x3(2n, 3n, stride 2) ELU [7x7] -> Conv3x3(3n, 3n) ELU -> Dense h
+    Decoder: Dense n*7*7 -> Conv3x3(n, n) ELU -> Upsample x2 -> 2 x [Conv3x3(n, n) ELU] [14x14]
+             -> Upsample x2 -> 2 x [Conv3x3(n, n) ELU] -> Conv3x3(n, 1) [28x28], a linear output
+    G = a decoder (its own weights); D = decoder(encoder(x)). 3x3 convolutions with ELUs, stride-2
+    sub-sampling, nearest-neighbour up-sampling, no batch-norm, as in the paper (shrunk: one conv
+    per scale in the encoder where the paper has two).
+The defaults depart from the paper's networks, because on MNIST at minutes of CPU its ELU decoder
+as G collapses onto 1s (the digit an auto-encoder reconstructs best) whatever gamma and lambda_k
+(runs in notes/BEGAN_fix_14d.md):
+    G (``--generator dcgan``): DCGAN's generator, Dense 128*7*7 -> BN -> ReLU
+        -> ConvT(128, 64, 4, 2, 1) -> BN -> ReLU -> ConvT(64, 1, 4, 2, 1) -> tanh
+    D (``--discriminator small``): Conv(1, 4n, 4, 2, 1) ReLU [14x14] -> Dense h -> Dense 4n*14*14
+        -> ReLU -> ConvT(4n, 1, 4, 2, 1) -> tanh [28x28]; no batch-norm (D sees real and fake
+        images in one batch, whose statistics would differ from a batch of fakes in G's step)
+The losses, k_t's control and M_global are the paper's. Other departures: lambda_k = 0.05 (the
+paper's 0.001 moves k_t too slowly for ~5,000 steps: with it, gamma 0.75 and lr 2e-4, k_t was
+0.026 after 750 steps and G one blob), lr 5e-4 and gamma 1.0 by default; z ~ U(-1, 1)^h, Adam(beta1 0.5) as in the paper; its
+learning-rate decay when M_global stalls is left out. The paper decoder's output stays linear:
+with a tanh there G first learns blank images (which D, trained only on real digits while
+k_t = 0, reconstructs best), saturates at -1, and tanh's vanishing gradient keeps it blank.
 """
 
 from __future__ import annotations
@@ -44,7 +52,9 @@ from __future__ import annotations
 import dataclasses
 
 from tinygan import nn, random
-from tinygan.gan.recipe import Recipe, RecipeConfig, batch_size
+from tinygan.gan.dcgan import transposed_generator
+from tinygan.gan.recipe import Recipe, RecipeConfig, batch_size, check_recipe_config
+from tinygan.nn.init import dcgan_init_
 from tinygan.ops import abs as tabs
 from tinygan.ops import concat, mean
 from tinygan.optim import Adam
@@ -54,16 +64,24 @@ from tinygan.tensor import Tensor
 @dataclasses.dataclass
 class BEGANConfig(RecipeConfig):
     z_dim: int = 64          # N_z = N_h, the bottleneck of D's auto-encoder
-    lr: float = 1e-4
-    gamma: float = 0.5       # diversity ratio, E L(G(z)) / E L(x) at equilibrium
-    lambda_k: float = 0.001  # the learning rate of k_t
+    lr: float = 5e-4
+    gamma: float = 1.0       # diversity ratio, E L(G(z)) / E L(x) at equilibrium
+    lambda_k: float = 0.05   # the learning rate of k_t (the paper's 0.001 is too slow for minutes of training)
     n: int = 16              # filters of the first convolution
+    generator: str = "dcgan"     # paper: the decoder's architecture | dcgan: DCGAN's generator
+    discriminator: str = "small"  # paper: the paper's auto-encoder | small: conv -> dense h -> dense -> conv-T
+    bn_momentum: float = 0.2
 
     def __post_init__(self):
         if not 0 < self.gamma <= 1:
             raise ValueError(f"gamma: expected a number in (0, 1], got {self.gamma!r}")
         if not self.lambda_k > 0:
             raise ValueError(f"lambda_k: expected a positive number, got {self.lambda_k!r}")
+        check_recipe_config(self)
+        if self.generator not in ("paper", "dcgan"):
+            raise ValueError(f"generator: expected 'paper' or 'dcgan', got {self.generator!r}")
+        if self.discriminator not in ("paper", "small"):
+            raise ValueError(f"discriminator: expected 'paper' or 'small', got {self.discriminator!r}")
         if not isinstance(self.n, int) or self.n < 1:
             raise ValueError(f"n: expected a positive integer, got {self.n!r}")
 
@@ -78,7 +96,14 @@ def began_encoder(n, h):
 def began_decoder(n, h):
     conv = lambda a, b: nn.Conv2d(a, b, 3, padding=1)  # noqa: E731
     return nn.Sequential(nn.Linear(h, n * 7 * 7), nn.Unflatten(1, (n, 7, 7)), conv(n, n), nn.ELU(),
-                         nn.Upsample(2), conv(n, n), nn.ELU(), nn.Upsample(2), conv(n, 1))
+                         nn.Upsample(2), conv(n, n), nn.ELU(), conv(n, n), nn.ELU(),
+                         nn.Upsample(2), conv(n, n), nn.ELU(), conv(n, n), nn.ELU(), conv(n, 1))
+
+
+def small_autoencoder(n, h):
+    return nn.Sequential(nn.Conv2d(1, 4 * n, 4, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * n * 14 * 14, h),
+                         nn.Linear(h, 4 * n * 14 * 14), nn.Unflatten(1, (4 * n, 14, 14)), nn.ReLU(),
+                         nn.ConvTranspose2d(4 * n, 1, 4, 2, 1), nn.Tanh())
 
 
 class BEGAN(Recipe):
@@ -95,8 +120,14 @@ class BEGAN(Recipe):
 
     def build(self):
         c = self.config
-        self.G = began_decoder(c.n, c.z_dim).to(self.device)
-        self.D = nn.Sequential(began_encoder(c.n, c.z_dim), began_decoder(c.n, c.z_dim)).to(self.device)
+        if c.generator == "paper":
+            self.G = began_decoder(c.n, c.z_dim).to(self.device)
+        else:
+            self.G = transposed_generator(c.z_dim, c.bn_momentum).to(self.device).apply(dcgan_init_)
+        if c.discriminator == "paper":
+            self.D = nn.Sequential(began_encoder(c.n, c.z_dim), began_decoder(c.n, c.z_dim)).to(self.device)
+        else:
+            self.D = small_autoencoder(c.n, c.z_dim).to(self.device)
         self.opt_g = Adam(self.G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
         self.k = 0.0          # k_0
