@@ -3,8 +3,6 @@ that learns) and HR-DCGAN (BS layers, training at 64x64 from resized MNIST, 28x2
 real MNIST images with networks made small through the recipes' own width options."""
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,15 +17,12 @@ from tinygan.gan.hrdcgan import HRDCGAN, HRDCGANConfig
 from tinygan.tensor import Tensor
 from tinygan.viz import read_metrics
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-DATA = Path(os.environ.get("TINYGAN_DATA", SHARED))
-needs_mnist = pytest.mark.skipif(not DATA.is_dir(), reason=f"MNIST files not found in {DATA}")
 QUIET = dict(log=lambda line: None)
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    images, labels = load_mnist("train", root=DATA)
+def mnist(mnist_root):
+    images, labels = load_mnist("train", root=mnist_root)
     idx = np.random.default_rng(0).choice(len(images), 256, replace=False)
     return images[idx], labels[idx]
 
@@ -46,7 +41,6 @@ def params(recipe):
 
 
 # -- BEGAN ------------------------------------------------------------------------------------------
-@needs_mnist
 def test_began_step_updates_k_by_the_proportional_control(mnist):
     recipe = small_began(gamma=0.4, lambda_k=0.05)
     recipe.k = 0.3
@@ -66,7 +60,6 @@ def test_began_step_updates_k_by_the_proportional_control(mnist):
     assert all(p.grad is not None and p.grad.dtype == np.float32 for p in recipe.G.parameters())
 
 
-@needs_mnist
 def test_began_k_stays_in_the_unit_interval(mnist):
     real = real_batch(mnist[0], 8)
     for gamma, start, bound in ((1.0, 0.99, 1.0), (0.01, 0.01, 0.0)):
@@ -86,7 +79,6 @@ def test_began_reconstruction_error_is_the_mean_l1_per_image():
     assert z.shape == (500, 8) and z.min() >= -1 and z.max() <= 1 and z.min() < -0.9 and z.max() > 0.9
 
 
-@needs_mnist
 def test_began_resumes_k_exactly(mnist, tmp_path):
     def run(out, steps, resume=False, seed=0):
         recipe = small_began(seed)
@@ -107,7 +99,6 @@ def test_began_resumes_k_exactly(mnist, tmp_path):
         resumed.load_state_dict({})
 
 
-@needs_mnist
 @pytest.mark.parametrize("discriminator", ["small", "paper"])
 def test_began_auto_encoder_learns_real_digits(mnist, tmp_path, discriminator):
     recipe = small_began(lr=1e-3, discriminator=discriminator)   # ten times the paper's rate, for 30 steps
@@ -167,7 +158,6 @@ def test_hrdcgan_networks_have_bs_layers():
         assert "arXiv:" in cls.paper and {"D", "G"} <= set(cls.loss_formulas)
 
 
-@needs_mnist
 def test_hrdcgan_trains_at_the_high_resolution_and_outputs_28(mnist, tmp_path):
     tg.manual_seed(0)
     recipe = HRDCGAN(HRDCGANConfig(resolution=32, channels=4))

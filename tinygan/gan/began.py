@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tinygan import nn, random
+from tinygan import nn
 from tinygan.gan.dcgan import transposed_generator
 from tinygan.gan.recipe import Recipe, RecipeConfig, batch_size, check_recipe_config
 from tinygan.nn.init import dcgan_init_
@@ -71,6 +71,8 @@ class BEGANConfig(RecipeConfig):
     generator: str = "dcgan"     # paper: the decoder's architecture | dcgan: DCGAN's generator
     discriminator: str = "small"  # paper: the paper's auto-encoder | small: conv -> dense h -> dense -> conv-T
     bn_momentum: float = 0.2
+    latent: str = dataclasses.field(default="uniform", metadata={  # the paper's z ~ U(-1, 1)^h
+        "help": "uniform: z ~ U(-1, 1) (the paper's); normal: z ~ N(0, I)"})
 
     def __post_init__(self):
         if not 0 < self.gamma <= 1:
@@ -134,7 +136,7 @@ class BEGAN(Recipe):
         self._loss_real = None  # L(x) of the last discriminator step, for k's update
 
     def sample_latent(self, n, labels=None):
-        return (Tensor(random.rand(n, self.config.z_dim, device=self.device) * 2.0 - 1.0),)
+        return (self.sample_z(n),)  # U(-1, 1)^h by default (config.latent)
 
     def reconstruction_error(self, v):
         """L(v) per image: the mean absolute error of D's reconstruction, shape (N,)."""
