@@ -27,6 +27,8 @@ backward is kept for ``create_graph``, where the gradient must itself be differe
 
 from __future__ import annotations
 
+import functools
+
 from tinygan import backend, parallel
 from tinygan.ops._util import as_tensor
 from tinygan.ops.reduce import mean, sum, var
@@ -56,7 +58,7 @@ class Normalize(Function):
         return inv_std * (gy - mean(gy, self.axes, keepdims=True) - xhat * mean(gy * xhat, self.axes, keepdims=True))
 
 
-def batch_norm_forward(x, w, b, eps, axes, mean, inv_std, xhat, y):
+def batch_norm_forward(x, w, b, mean, inv_std, xhat, y, *, eps, axes):
     """mean, inv_std = 1 / sqrt(var + eps), xhat = (x - mean) inv_std and y = xhat w + b, over
     ``axes``, written into the arrays given (w, b, mean and inv_std shaped (1, C, 1, ...))."""
     xp = backend.array_module(x)
@@ -69,7 +71,7 @@ def batch_norm_forward(x, w, b, eps, axes, mean, inv_std, xhat, y):
     y += b
 
 
-def batch_norm_backward(gy, xhat, w, inv_std, axes, gx, gw, gb):
+def batch_norm_backward(gy, xhat, w, inv_std, gx, gw, gb, *, axes):
     """db = sum(gy), dw = sum(gy xhat), dx = w inv_std (gy - db / M - xhat dw / M), written into
     gx, gw and gb (gw, gb shaped (1, C, 1, ...))."""
     xp = backend.array_module(gy)
@@ -94,7 +96,7 @@ class BatchNorm(Function):
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.mean, self.inv_std = xp.empty(shape, x.dtype), xp.empty(shape, x.dtype)
         self.xhat, y = xp.empty_like(x), xp.empty_like(x)  # empty_like keeps x's memory order
-        parallel.chunks(lambda *a: batch_norm_forward(*a[:3], self.eps, self.axes, *a[3:]),
+        parallel.chunks(functools.partial(batch_norm_forward, eps=self.eps, axes=self.axes),
                         x, w.reshape(shape), b.reshape(shape), self.mean, self.inv_std, self.xhat, y, axis=1)
         return y
 
@@ -104,7 +106,7 @@ class BatchNorm(Function):
         if not is_grad_enabled():  # the fused formula on raw arrays, channels split over the threads
             xp = backend.array_module(gy.data)
             gx, gw, gb = xp.empty_like(self.xhat), xp.empty(shape, gy.dtype), xp.empty(shape, gy.dtype)
-            parallel.chunks(lambda *a: batch_norm_backward(*a[:2], a[2], a[3], self.axes, *a[4:]),
+            parallel.chunks(functools.partial(batch_norm_backward, axes=self.axes),
                             gy.data, self.xhat, w.data.reshape(shape), self.inv_std, gx, gw, gb, axis=1)
             return wrap(gx), wrap(gw.reshape(-1)), wrap(gb.reshape(-1))
         # create_graph: the same formula with Tensor ops, xhat and inv_std as differentiable functions of x
