@@ -254,7 +254,7 @@ def main():
     parser.add_argument("--models", nargs="+", default=["mlp", "dcgan"], choices=["mlp", "dcgan"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--iters", type=int, default=60, help="timed iterations (with --vs-torch: 6 rounds of 10)")
     parser.add_argument("--block", type=int, default=10, help="iterations per block (the frameworks alternate)")
     parser.add_argument("--pause", type=float, default=0.1, help="seconds of rest before each block")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")

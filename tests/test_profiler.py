@@ -63,6 +63,10 @@ def test_flops_are_the_closed_forms(device):
     # dx (a transposed convolution) and dw (the weight gradient) each cost what the forward did
     assert flops[("Conv2d", "backward", "D.0 Conv2d")] == 2 * conv
     assert flops[("ConvTranspose2d", "forward", "G.2 ConvTranspose2d")] == 2 * (n * 2 * 3 * 3) * (3 * 4 * 4)
+    # Linear's backward (on raw arrays when no graph is wanted) books its products too: D.3's dx and
+    # dW, G.0's dW alone (z needs no gradient).
+    assert flops[("Linear", "backward", "D.3 Linear")] == 2 * (2 * n * 180 * 1)
+    assert flops[("Linear", "backward", "G.0 Linear")] == 2 * n * 4 * 18
     assert flops[("Tanh", "forward", "G.3 Tanh")] == 0
 
 

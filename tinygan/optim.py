@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from tinygan import backend, parallel
 from tinygan.nn.module import Parameter
 from tinygan.tensor import Tensor, observed_region
@@ -68,6 +70,7 @@ class Optimizer:
 
     def _step_all(self):
         self.step_count += 1
+        flat = []  # (update, arrays, size): a parameter's update on its flat (1-D) arrays
         for i, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is None:
                 continue
@@ -82,17 +85,33 @@ class Optimizer:
             if wd:
                 g = g + wd * p.data  # L2 penalty folded into the gradient (PyTorch's weight_decay)
             xp, t = backend.array_module(p.data), self.param_steps[i]
-            if not state:  # the first update makes the moment buffers, whole
-                self._update(p.data, g, state, xp, t)
-                continue
-            # The update is elementwise: a big parameter is cut into blocks that fit in the cache, and
-            # parallel threads update them (tinygan.parallel); flat views when all are contiguous.
             keys = list(state)
             arrays = [p.data, g] + [state[k] for k in keys]
-            if all(a.flags.c_contiguous for a in arrays):
-                arrays = [a.reshape(-1) for a in arrays]
-            parallel.chunks(lambda w, g, *buffers: self._update(w, g, dict(zip(keys, buffers)), xp, t),
-                            *arrays, block=UPDATE_BLOCK)
+            if not state or not parallel.is_cpu(*arrays) or not all(a.flags.c_contiguous for a in arrays):
+                self._update(p.data, g, state, xp, t)  # whole: the first update makes the buffers; the GPU
+                continue
+
+            def update(w, g, *buffers, keys=keys, t=t):
+                self._update(w, g, dict(zip(keys, buffers)), np, t)
+            flat.append((update, [a.reshape(-1) for a in arrays], p.data.size))
+        self._update_in_blocks(flat)
+
+    @staticmethod
+    def _update_in_blocks(flat):
+        """The updates are elementwise. All the parameters' elements, laid end to end, are cut into
+        one contiguous range per CPU thread (one hand-over for the whole step), and each range into
+        blocks that fit in the cache: the update's dozen passes then re-read its temporaries from
+        there, not from memory."""
+        def update_range(r):  # elements r[0]:r[1] of the parameters laid end to end
+            offset = 0
+            for update, arrays, size in flat:
+                lo, hi = max(r[0], offset), min(r[1], offset + size)
+                for start in range(lo, hi, UPDATE_BLOCK):
+                    stop = min(start + UPDATE_BLOCK, hi)
+                    update(*[a[start - offset:stop - offset] for a in arrays])
+                offset += size
+        total = sum(size for _, _, size in flat)
+        parallel.run(update_range, parallel.split(total, parallel.threads_for(total)))
 
     def _update(self, w, g, state, xp, t):
         """Update array ``w`` in place from gradient ``g``; ``t`` counts this parameter's updates."""
@@ -194,18 +213,19 @@ class Adam(Optimizer):
             m = state["exp_avg"] = xp.zeros_like(w)
             state["exp_avg_sq"] = xp.zeros_like(w)
         v = state["exp_avg_sq"]
-        tmp = xp.multiply(g, 1.0 - b1)
-        m *= b1
+        tmp = xp.subtract(g, m)        # m <- m + (1 - beta1)(g - m), PyTorch's lerp
+        tmp *= 1.0 - b1
         m += tmp
-        xp.multiply(g, g, out=tmp)
+        xp.multiply(g, g, out=tmp)     # v <- beta2 v + (1 - beta2) g^2
         tmp *= 1.0 - b2
         v *= b2
         v += tmp
+        # lr / c1 * m / (sqrt(v) / c2 + eps) = (lr c2 / c1) * m / (sqrt(v) + eps c2): one pass fewer
+        c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
         xp.sqrt(v, out=tmp)
-        tmp *= 1.0 / math.sqrt(1.0 - b2 ** t)
-        tmp += h["eps"]
+        tmp += h["eps"] * c2
         xp.divide(m, tmp, out=tmp)
-        tmp *= -h["lr"] / (1.0 - b1 ** t)
+        tmp *= -h["lr"] * c2 / c1
         w += tmp
 
 

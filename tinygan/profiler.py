@@ -104,6 +104,10 @@ class Profile(_tensor.Observer):
         finally:
             self._pop()
 
+    def counted(self, flops):
+        if self._frames:
+            self._frames[-1].flops += flops
+
     # -- bookkeeping -----------------------------------------------------------------------------
     def _layer(self):
         if not self._modules:

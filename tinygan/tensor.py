@@ -63,7 +63,8 @@ class Observer:
     The engine calls these at four places, and only while an observer is set (``_observer``; None
     almost always, and then each place costs one check): a module's call, a Function's forward,
     the recording of a Function into the graph, and a Function's backward. A named ``region``
-    (an optimizer's step) is code outside any Function that an observer may want to see.
+    (an optimizer's step) is code outside any Function that an observer may want to see, and
+    ``counted`` the FLOPs of matrix products a backward computed on raw arrays (no Function).
     """
 
     def module_scope(self, module):
@@ -81,6 +82,9 @@ class Observer:
     def region(self, name, phase):
         return contextlib.nullcontext()
 
+    def counted(self, flops):
+        pass
+
 
 _observer = None
 
@@ -89,6 +93,12 @@ def observed_region(name, phase):
     """``with observed_region("Adam.step", "optimizer"):`` marks code outside any Function for the
     observer (the profiler gives it a row of its own)."""
     return contextlib.nullcontext() if _observer is None else _observer.region(name, phase)
+
+
+def count_flops(flops):
+    """Tell the observer (the profiler) of ``flops`` computed on raw arrays, outside any Function."""
+    if _observer is not None:
+        _observer.counted(flops)
 
 
 def no_grad():

@@ -9,7 +9,7 @@ from tinygan.ops._util import as_tensor
 from tinygan.ops.linalg import matmul
 from tinygan.ops.reduce import sum
 from tinygan.ops.shape import getitem, reshape, transpose
-from tinygan.tensor import Function, Tensor, wrap
+from tinygan.tensor import Function, Tensor, count_flops, is_grad_enabled, wrap
 
 
 class Linear(Function):
@@ -33,11 +33,26 @@ class Linear(Function):
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
         needs = self.needs_input_grad
+        if not is_grad_enabled():  # no graph of the gradient wanted: the same formulas on raw arrays
+            return self._raw_backward(gy.data, x.data, w.data, needs)
         gx = matmul(gy, w) if needs[0] else None
         gw = matmul(transpose(gy), x) if needs[1] else None
         grads = (gx, gw)
         if len(self.inputs) == 3:
             grads += (sum(gy, axis=0) if needs[2] else None,)
+        return grads
+
+    def _raw_backward(self, gy, x, w, needs):
+        # dW and dx are independent products: computed at once, one per thread (parallel.matmuls).
+        # dW = gy^T x first: its inner dimension is the batch, and it runs ~10% slower than dx.
+        wanted = [pair for pair, need in zip([(gy.T, x), (gy, w)], (needs[1], needs[0])) if need]
+        products = parallel.matmuls(*wanted)
+        count_flops(len(wanted) * 2 * gy.size * x.shape[1])  # for tinygan.profile: what matmul Functions would count
+        gw = wrap(products.pop(0)) if needs[1] else None
+        gx = wrap(products.pop(0)) if needs[0] else None
+        grads = (gx, gw)
+        if len(self.inputs) == 3:
+            grads += (wrap(gy.sum(axis=0)) if needs[2] else None,)
         return grads
 
 
