@@ -19,10 +19,21 @@ class Linear(Function):
 
     One op instead of transpose + matmul + add: dW comes out of one GEMM already in W's
     (row-major) layout, which keeps the optimizer's in-place updates on contiguous memory.
+
+    y and dx come out in x's memory order. A flattened convolution activation has the batch
+    innermost (column-major (N, F)); for it they are computed transposed, y^T = W x^T and
+    dx^T = W^T gy^T, which is the same arithmetic, so that no later op copies them into order.
+    ``batch_innermost`` asks for a column-major y whatever x's order (see nn.Linear).
     """
 
+    def __init__(self, batch_innermost=False):
+        self.batch_innermost = batch_innermost
+
     def forward(self, x, w, b=None):
-        y = parallel.matmul(x, w.T)  # x @ w.T, split over the CPU threads when big (tinygan.parallel)
+        if self.batch_innermost or _batch_innermost(x):
+            y = parallel.matmul(w, x.T).T  # (W x^T)^T: column-major like x
+        else:
+            y = parallel.matmul(x, w.T)  # x @ w.T, split over the CPU threads when big (tinygan.parallel)
         if b is not None:
             y += b
         return y
@@ -45,24 +56,33 @@ class Linear(Function):
     def _raw_backward(self, gy, x, w, needs):
         # dW and dx are independent products: computed at once, one per thread (parallel.matmuls).
         # dW = gy^T x first: its inner dimension is the batch, and it runs ~10% slower than dx.
-        wanted = [pair for pair, need in zip([(gy.T, x), (gy, w)], (needs[1], needs[0])) if need]
+        transposed = _batch_innermost(x)  # dx^T = W^T gy^T, so that dx is column-major like x
+        gx_pair = (w.T, gy.T) if transposed else (gy, w)
+        wanted = [pair for pair, need in zip([(gy.T, x), gx_pair], (needs[1], needs[0])) if need]
         products = parallel.matmuls(*wanted)
         count_flops(len(wanted) * 2 * gy.size * x.shape[1])  # for tinygan.profile: what matmul Functions would count
         gw = wrap(products.pop(0)) if needs[1] else None
-        gx = wrap(products.pop(0)) if needs[0] else None
+        gx = wrap(products.pop(0).T if transposed else products.pop(0)) if needs[0] else None
         grads = (gx, gw)
         if len(self.inputs) == 3:
             grads += (wrap(gy.sum(axis=0)) if needs[2] else None,)
         return grads
 
 
-def linear(x, weight, bias=None):
-    """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch; x is (..., in)."""
+def _batch_innermost(x):
+    """A 2-D array stored column-major (the batch axis innermost), as a flattened conv activation is."""
+    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
+
+
+def linear(x, weight, bias=None, batch_innermost=False):
+    """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch; x is (..., in).
+    ``batch_innermost``: y stored column-major (the same values; see nn.Linear)."""
     x = as_tensor(x)
     lead = x.shape[:-1]
     if x.ndim != 2:  # fold leading axes into one batch axis
         x = reshape(x, (-1, x.shape[-1]))
-    y = Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+    fn = Linear(batch_innermost)
+    y = fn(x, weight) if bias is None else fn(x, weight, bias)
     return reshape(y, lead + (weight.shape[0],)) if len(lead) != 1 else y
 
 
