@@ -25,6 +25,7 @@ def split_everything(monkeypatch):
     before = parallel.get_num_threads()
     monkeypatch.setattr(parallel, "MIN_SIZE", 1)
     monkeypatch.setattr(parallel, "MIN_FLOPS", 1)
+    monkeypatch.setattr(parallel, "MIN_ROWS", 1)
     parallel.set_num_threads(2)
     yield
     parallel.set_num_threads(before)

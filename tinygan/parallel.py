@@ -45,6 +45,7 @@ from tinygan import backend
 
 MIN_SIZE = 300_000     # elements: smaller elementwise work stays on one thread (its hand-over costs what it saves)
 MIN_FLOPS = 1 << 22   # multiply-adds x 2: smaller matrix products stay on one thread
+MIN_ROWS = 128        # rows per thread below which a product is split by columns (see matmul)
 
 _threads = None       # the number of threads (resolved at first use)
 _pool = None          # the _Pool of _threads - 1 workers, made at first use
@@ -309,9 +310,10 @@ def matmul(a, b):
 
     Each thread computes a block of rows (a[r] @ b) or of columns (a @ b[:, c]) of the result,
     written in place; every entry is the same dot product the whole product computes. Rows when
-    there are at least as many as columns, or when ``a`` is a transposed (column-major) matrix,
-    as in a weight gradient gy^T x: measured here at batch 64, its row split took 0.71-0.92x the
-    time of its column split."""
+    there are at least as many as columns, or when ``a`` is a transposed (column-major) matrix
+    of ``MIN_ROWS`` rows or more per thread, as in a weight gradient gy^T x: measured here at
+    batch 64, its row split took 0.71-0.92x the time of its column split. (A thin one, the
+    16 x 64 w^T of a one-channel transposed convolution, took 1.37x: thin row blocks are slow.)"""
     if a.ndim != 2 or b.ndim != 2 or not is_cpu(a, b):
         return a @ b
     m, k = a.shape
@@ -322,7 +324,7 @@ def matmul(a, b):
     if t == 1:
         return a @ b
     out = np.empty((m, n), dtype=np.result_type(a, b))
-    if m >= n or (a.flags.f_contiguous and not a.flags.c_contiguous):
+    if m >= n or (a.flags.f_contiguous and not a.flags.c_contiguous and m >= MIN_ROWS * t):
         run(lambda r: np.matmul(a[r[0]:r[1]], b, out=out[r[0]:r[1]]), split(m, t))
     else:
         run(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]), split(n, t))
