@@ -7,6 +7,7 @@ copies, to rounding for matrix products. Gradients through the split ops are gra
 
 import functools
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -92,8 +93,6 @@ def test_a_run_inside_a_part_runs_its_parts_in_turn_without_deadlock(split_every
 
 def test_the_pool_keeps_no_reference_to_a_finished_part(split_everything):
     """A part's closure holds the operation's arrays: once run() returns they must be free."""
-    import weakref
-
     def work(array, part):
         array[part[0]:part[1]].sum()
     data = np.ones(1000)

@@ -304,6 +304,12 @@ def is_cpu(*arrays):
 # ----------------------------------------------------------------------------------------------
 
 
+def _whole(a, b):
+    """a @ b of 2-D CPU arrays on this thread. An inner dimension of 1 is an outer product:
+    NumPy's matmul takes a slow path (~15x) for it."""
+    return np.multiply(a, b) if a.shape[1] == 1 else a @ b
+
+
 def matmul(a, b):
     """a @ b for 2-D arrays, the result's rows or columns split over the threads.
 
@@ -317,11 +323,9 @@ def matmul(a, b):
         return a @ b
     m, k = a.shape
     n = b.shape[1]
-    if k == 1:  # an outer product; NumPy's matmul takes a slow path (~15x) for an inner dimension of 1
-        return np.multiply(a, b)
     t = threads_for(2 * m * n * k, MIN_FLOPS, blas=True)
-    if t == 1:
-        return a @ b
+    if t == 1 or k == 1:
+        return _whole(a, b)
     out = np.empty((m, n), dtype=np.result_type(a, b))
     if m >= n or (a.flags.f_contiguous and not a.flags.c_contiguous and m >= MIN_ROWS * t):
         run(lambda r: np.matmul(a[r[0]:r[1]], b, out=out[r[0]:r[1]]), split(m, t))
@@ -349,8 +353,7 @@ def matmuls(*pairs):
 
     def product(r):
         for i in range(r[0], r[1]):
-            a, b = pairs[i]
-            out[i] = np.multiply(a, b) if a.shape[1] == 1 else a @ b  # see matmul on k == 1
+            out[i] = _whole(*pairs[i])
     run(product, split(len(pairs), t))
     return out
 

@@ -39,6 +39,8 @@ class Module:
     calling the module calls ``forward``.
     """
 
+    keeps_layout = False  # True for elementwise layers: the output is stored as the input is (see Sequential)
+
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -287,7 +289,7 @@ class Sequential(Module):
         for i, m in enumerate(mods):
             if getattr(m, "makes_feature_maps", False):
                 j = i - 1
-                while j >= 0 and getattr(mods[j], "keeps_layout", False):
+                while j >= 0 and mods[j].keeps_layout:
                     j -= 1
                 if j >= 0 and hasattr(mods[j], "batch_innermost"):
                     mods[j].batch_innermost = True

@@ -57,12 +57,14 @@ class Linear(Function):
         # dW and dx are independent products: computed at once, one per thread (parallel.matmuls).
         # dW = gy^T x first: its inner dimension is the batch, and it runs ~10% slower than dx.
         transposed = _batch_innermost(x)  # dx^T = W^T gy^T, so that dx is column-major like x
-        gx_pair = (w.T, gy.T) if transposed else (gy, w)
-        wanted = [pair for pair, need in zip([(gy.T, x), gx_pair], (needs[1], needs[0])) if need]
+        wanted = ([(gy.T, x)] if needs[1] else []) + ([(w.T, gy.T) if transposed else (gy, w)] if needs[0] else [])
         products = parallel.matmuls(*wanted)
         count_flops(len(wanted) * 2 * gy.size * x.shape[1])  # for tinygan.profile: what matmul Functions would count
         gw = wrap(products.pop(0)) if needs[1] else None
-        gx = wrap(products.pop(0).T if transposed else products.pop(0)) if needs[0] else None
+        gx = None
+        if needs[0]:
+            gx = products.pop(0)
+            gx = wrap(gx.T if transposed else gx)
         grads = (gx, gw)
         if len(self.inputs) == 3:
             grads += (wrap(gy.sum(axis=0)) if needs[2] else None,)
