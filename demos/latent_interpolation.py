@@ -68,7 +68,7 @@ def main(argv=None):
     kind = "spherical" if args.spherical else "linear"
     path = args.out / f"latent_interpolation_{kind}.png"
     save_grid(images, path, nrow=args.steps, title=f"dcgan, step {meta.get('step')}: {kind} interpolation")
-    print(f"mean |z| along the path: " + " ".join(f"{v:.1f}" for v in norms)
+    print("mean |z| along the path: " + " ".join(f"{v:.1f}" for v in norms)
           + f"   (sqrt(z_dim) = {np.sqrt(recipe.config.z_dim):.1f})")
     print(f"wrote {path}")
     return 0

@@ -69,6 +69,28 @@ def test_missing_gpu_explains_what_to_install(monkeypatch):
     assert tg.get_default_device() == "cpu"
 
 
+def test_cupy_import_also_keeps_cupyx_for_scatter_add(monkeypatch):
+    """The first use of device 'cuda' imports cupy and cupyx: an index gradient with repeated
+    indices (scatter_add) needs cupyx. Played here by two stand-in modules and a stand-in array."""
+    import sys
+    import types
+
+    calls = []
+    cupy = types.ModuleType("cupy")
+    cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    cupyx = types.ModuleType("cupyx")
+    cupyx.scatter_add = lambda target, index, values: calls.append((target, index, values))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setattr(backend, "_cupyx", None)
+    monkeypatch.setattr(backend, "_cupy_error", None)
+    assert backend.cupy_module() is cupy
+    target = object()  # not a NumPy array: the GPU path
+    assert backend.scatter_add(target, [0, 0], [1.0, 2.0]) is target
+    assert calls == [(target, [0, 0], [1.0, 2.0])]
+
+
 def test_mixing_devices_is_an_error():
     if not backend.gpu_available():
         pytest.skip("needs a second device: --device cuda on a machine with a GPU, or --device fakecuda")

@@ -27,7 +27,7 @@ from tinygan.metrics import fid as scores_fid
 from tinygan.optim import Adam
 from tinygan.viz import save_grid
 
-from helpers import tensor, to_np
+from helpers import tensor
 
 QUIET = dict(log=lambda line: None)
 

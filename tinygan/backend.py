@@ -33,7 +33,7 @@ def _check_device_name(device):
 
 def cupy_module():
     """Return the cupy module, or raise a RuntimeError that says how to get it working."""
-    global _cupy, _cupy_error
+    global _cupy, _cupyx, _cupy_error
     if _cupy is not None:
         return _cupy
     if _cupy_error is None:

@@ -43,7 +43,7 @@ from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.gan.vanilla import mlp_generator
 from tinygan.ops import concat, mean, sigmoid
 from tinygan.optim import Adam
-from tinygan.tensor import Tensor, no_grad
+from tinygan.tensor import Tensor
 
 NUM_CLASSES = 10
 

@@ -19,7 +19,7 @@ from tinygan import random
 from tinygan.data.domains import get_domain
 from tinygan.data.two_domain import TwoDomainLoader, mnist_test_images, to_unit_range
 from tinygan.gan.recipe import Recipe, RecipeConfig
-from tinygan.tensor import Tensor, no_grad
+from tinygan.tensor import no_grad
 
 @dataclasses.dataclass
 class TwoDomainConfig(RecipeConfig):
