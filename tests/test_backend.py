@@ -69,26 +69,45 @@ def test_missing_gpu_explains_what_to_install(monkeypatch):
     assert tg.get_default_device() == "cpu"
 
 
-def test_cupy_import_also_keeps_cupyx_for_scatter_add(monkeypatch):
-    """The first use of device 'cuda' imports cupy and cupyx: an index gradient with repeated
-    indices (scatter_add) needs cupyx. Played here by two stand-in modules and a stand-in array."""
+def _stand_in_cupy(monkeypatch):
+    """Modules named cupy and cupyx (one GPU, an ndarray type, scatter_add recording its calls)
+    in sys.modules, and tinygan's backend as before its first use of device 'cuda'."""
     import sys
     import types
 
-    calls = []
     cupy = types.ModuleType("cupy")
     cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    cupy.ndarray = type("ndarray", (), {"__module__": "cupy"})
+    cupy.get_array_module = lambda x: cupy if isinstance(x, cupy.ndarray) else np
     cupyx = types.ModuleType("cupyx")
-    cupyx.scatter_add = lambda target, index, values: calls.append((target, index, values))
+    cupyx.calls = []
+    cupyx.scatter_add = lambda target, index, values: cupyx.calls.append((target, index, values))
     monkeypatch.setitem(sys.modules, "cupy", cupy)
     monkeypatch.setitem(sys.modules, "cupyx", cupyx)
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setattr(backend, "_cupyx", None)
     monkeypatch.setattr(backend, "_cupy_error", None)
+    return cupy, cupyx
+
+
+def test_cupy_import_also_keeps_cupyx_for_scatter_add(monkeypatch):
+    """The first use of device 'cuda' imports cupy and cupyx: an index gradient with repeated
+    indices (scatter_add) needs cupyx."""
+    cupy, cupyx = _stand_in_cupy(monkeypatch)
     assert backend.cupy_module() is cupy
     target = object()  # not a NumPy array: the GPU path
     assert backend.scatter_add(target, [0, 0], [1.0, 2.0]) is target
-    assert calls == [(target, [0, 0], [1.0, 2.0])]
+    assert cupyx.calls == [(target, [0, 0], [1.0, 2.0])]
+
+
+def test_a_cupy_array_made_before_tinygans_first_gpu_use_is_on_cuda(monkeypatch):
+    """CuPy is imported lazily; an array the user made with it first is still a 'cuda' array
+    (not handed to NumPy, which CuPy refuses)."""
+    cupy, _ = _stand_in_cupy(monkeypatch)
+    a = cupy.ndarray()
+    assert backend.device_of(a) == "cuda"
+    assert backend.array_module(a) is cupy
+    assert backend.device_of(np.zeros(2)) == "cpu" and backend.array_module([1.0]) is np
 
 
 def test_mixing_devices_is_an_error():

@@ -226,6 +226,20 @@ def test_conv_pieces_split_equal_whole(split_everything):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_convolutions_split_cpu_arrays_and_never_gpu_arrays(device, split_everything, monkeypatch):
+    """On the CPU the convolution's pieces are split over the threads; GPU arrays are never handed
+    to the pool's threads (CuPy's current stream and device belong to the calling thread)."""
+    splits = []
+    run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda fn, parts: (splits.append(len(parts)), run(fn, parts)))
+    rng = np.random.default_rng(5)
+    x = tensor(rng.standard_normal((2, 16, 6, 6)), device, requires_grad=True)
+    w = tensor(rng.standard_normal((16, 16, 4, 4)), device, requires_grad=True)
+    y = tg.conv_transpose2d(tg.conv2d(x, w, 2, 1), w, 2, 1)
+    (y * y).sum().backward()
+    assert splits and (max(splits) > 1 if device == "cpu" else max(splits) == 1), splits
+
+
 def test_set_num_threads_checks_its_argument():
     for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(ValueError, match="set_num_threads: n: expected a positive integer"):

@@ -93,16 +93,25 @@ def gpu_available():
     return True
 
 
+def _gpu_module_for(x):
+    """The GPU array module if ``x`` may be one of its arrays, else None. CuPy is imported at the
+    first use of device 'cuda', so a CuPy array made by the user before that is recognised by
+    its type's module, and CuPy is imported then."""
+    if _cupy is None and type(x).__module__.partition(".")[0] == "cupy":
+        cupy_module()
+    return _cupy
+
+
 def array_module(x):
     """The module (numpy or cupy) that owns array ``x``; numpy for anything that is not a cupy array."""
-    if type(x) is np.ndarray or _cupy is None:
+    if type(x) is np.ndarray or _gpu_module_for(x) is None:
         return np
     return _cupy.get_array_module(x)
 
 
 def device_of(array):
     """'cpu' for a numpy array, 'cuda' for a cupy array."""
-    if type(array) is np.ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
+    if type(array) is np.ndarray or _gpu_module_for(array) is None or not isinstance(array, _cupy.ndarray):
         return "cpu"
     return "cuda"
 

@@ -24,6 +24,10 @@ Python between ops: module calls, argument checks, loss code) is the ``(untracke
 FLOPs are those of the matrix products (``Function.flops``: matmul, linear and the three
 convolutions), so GFLOP/s says how close a row is to the GEMM's peak.
 
+On the GPU, CuPy launches kernels and returns before they finish: a row's time is then the time
+to launch its kernels, and the wait lands on whichever op next needs a result on the host. The
+table is meant for the CPU.
+
 Outside a ``profile`` block nothing is timed: the engine checks one module-level variable
 (``tensor._observer``) per Function call and per module call, as it does for
 ``tinygan.graph.record_modules``. The profiler itself costs a few microseconds per op.

@@ -77,4 +77,4 @@ def randint(low, high, shape, device=None):
 
 def permutation(n, device="cpu"):
     """A random permutation of range(n)."""
-    return generator(device).permutation(n)
+    return generator(device).permutation(int(n))  # CuPy takes only a Python int as a count
