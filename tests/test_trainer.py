@@ -69,34 +69,53 @@ def test_dcgan_smoke_run_on_real_mnist(mnist, tmp_path, device):
     images from fakes (while training, and on 1,024 held-out images against fresh fakes), the
     samples moved away from noise towards the data's statistics, and the files were written.
 
-    A GAN is a game that oscillates, and where it stands at step 240 depends on the CPU's rounding
+    A GAN is a game that oscillates, and where it stands at one step depends on the CPU's rounding
     as much as on the seed. Scored in eval mode (batch-norm's running statistics, which mix real
     and fake batches), D's accuracy at the last step ranged from 0.53 to 0.86 over seeds 0-4, and
     one machine's BLAS gave exactly the old threshold, 0.75. D is therefore scored as it is
-    trained (train mode, separate real and fake batches of 32), where every run measured sits far
-    from the thresholds below (2-core x86-64 VM, NumPy's OpenBLAS, 1 thread, and seed 0 with 2
-    threads, whose eval-mode accuracy fell to 0.68): held-out accuracy 0.94-0.99 and cross-entropy
-    0.28-0.39 (seeds 0, 3, 4; this test: 0.944, 0.378); over the last 120 steps the logged D(x)
-    0.88-0.91 and D(G(z)) 0.09-0.11 (seeds 0-4);
-    the samples' distance to the data's mean pixel from 0.74 to 0.08-0.13 and their share of
-    near-black pixels from 0 to 0.57-0.68."""
+    trained (train mode, separate real and fake batches of 32). Even so, at a single step it can
+    sit in a trough: at step 240 alone, seed 0 gave held-out accuracy 0.944, then 0.825 after
+    later changes to how matrix products are split over threads, and 0.51 with weight gradients
+    computed whole instead of split (an experiment), while seeds 1-4 gave 0.96-1.00. So D is scored at steps 160, 200 and 240 (an evaluator of the Trainer's) and the
+    median is checked, as the logged D(x) and D(G(z)) are averaged over the last 120 steps.
+    Measured with seed 0 under four roundings (1, 2 and 3 threads, and --device fakecuda): held-out
+    accuracy 0.92-1.00 at each of the three steps (medians 0.93-1.00), cross-entropy medians
+    0.20-0.42 (chance: log 4 = 1.39); over the last 120 steps the logged D(x) 0.88-0.90 and D(G(z))
+    0.09-0.12; the samples' distance to the data's mean pixel from 0.74 to 0.09-0.11 and their
+    share of near-black pixels from 0 to 0.62-0.66 (1 and 2 threads)."""
     tg.manual_seed(0)
     images, labels, held_out = split(mnist, 6400, 1024)
     loader = DataLoader(images, labels, batch_size=32, device=device)
     recipe = DCGAN(DCGANConfig(generator="transposed"), device=device)
     real_mean = float((images / 127.5 - 1).mean())
     dist_before, fake_before = distance_to_data(recipe, real_mean)
-    Trainer(recipe, loader, tmp_path, TrainConfig(steps=240, log_every=40, sample_every=120,
-                                                   checkpoint_every=120), **QUIET).fit()
+    held_out_by_step = []
+
+    def evaluator(recipe):  # called at steps 40, 80, ..., 240, with the networks in eval mode
+        if len(held_out_by_step) < 3:
+            held_out_by_step.append(None)  # too early to score
+            return {}
+        for m in recipe.networks().values():
+            m.train()  # scored as D trains (the Trainer puts them back in train mode anyway)
+        acc, bce = held_out_scores(recipe, held_out, device)
+        held_out_by_step.append((acc, bce))
+        return {"held_out_acc": acc, "held_out_bce": bce}
+
+    Trainer(recipe, loader, tmp_path, TrainConfig(steps=240, log_every=40, sample_every=120, checkpoint_every=120,
+                                                   eval_every=40), evaluator=evaluator, **QUIET).fit()
     dist_after, fake = distance_to_data(recipe, real_mean)
-    acc, bce = held_out_scores(recipe, held_out, device)
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in records if "d_loss" in r]  # the loss records, not the evaluator's
     # D learned: in the last 120 steps it scored real batches high and fake batches low ...
     last = records[-3:]
     d_real, d_fake = np.mean([r["D(x)"] for r in last]), np.mean([r["D(G(z))"] for r in last])
     assert d_real > 0.7 and d_fake < 0.3, (d_real, d_fake)
-    # ... and it does so on real images it never saw, against fresh fakes, far above chance.
-    assert acc > 0.8 and bce < math.log(4) - 0.6, (acc, bce)
+    # ... and it does so on real images it never saw, against fresh fakes, far above chance
+    # (the median over steps 160, 200 and 240).
+    scores = held_out_by_step[3:]
+    assert len(scores) == 3
+    acc, bce = np.median([a for a, _ in scores]), np.median([b for _, b in scores])
+    assert acc > 0.8 and bce < math.log(4) - 0.6, scores
     # The samples moved from the generator's initial gray towards the data's mean pixel ...
     assert dist_after < 0.5 * dist_before, (dist_before, dist_after)
     # ... and are no longer noise: a large share of near-black background, as in MNIST (about 80%).
