@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -110,17 +109,15 @@ def worker(framework, model, batch, args):
 
 
 def run_worker(framework, model, batch, args):
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
     cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--iters", str(args.iters),
            "--warmup", str(args.warmup), "--threads", str(args.threads)]
-    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run(cmd, env=step_time.thread_env(args.threads), check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def spread(values):
-    values = sorted(values)
-    mid = values[len(values) // 2]
-    return f"{mid:7.1f} ({values[0]:.1f}-{values[-1]:.1f})" if len(values) > 1 else f"{mid:7.1f}"
+    mid = step_time.median(values)
+    return f"{mid:7.1f} ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else f"{mid:7.1f}"
 
 
 def main():
@@ -152,7 +149,7 @@ def main():
             for cat in CATEGORIES + ["total"]:
                 ours = [run["wall"] if cat == "total" else run["ms"][cat] for run in runs["tinygan"]]
                 ref = [run["wall"] if cat == "total" else run["ms"][cat] for run in runs["torch"]]
-                diff = sorted(ours)[len(ours) // 2] - sorted(ref)[len(ref) // 2]
+                diff = step_time.median(ours) - step_time.median(ref)
                 print(f"{cat:<20}{spread(ours):>22}{spread(ref):>22}{diff:>+20.1f}")
 
 

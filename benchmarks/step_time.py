@@ -61,6 +61,11 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def thread_env(threads):
+    """The environment of a worker process: BLAS and OpenMP (PyTorch) at ``threads`` threads."""
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+
+
 def tinygan_iteration(model, batch):
     import numpy as np
 
@@ -179,7 +184,7 @@ class Worker:
     """A worker process of one framework and model, driven block by block over a pipe."""
 
     def __init__(self, framework, model, batch, args):
-        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+        env = thread_env(args.threads)
         cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--warmup", str(args.warmup),
                "--threads", str(args.threads)]
         self.name = f"{framework} {model} {batch}"
@@ -266,7 +271,7 @@ def main():
     parser.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile and not args.worker:
-        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+        env = thread_env(args.threads)
         for model in args.models:
             for batch in args.batch_sizes:
                 cmd = [sys.executable, __file__, "--worker", "profile", model, str(batch)] + sys.argv[1:]

@@ -286,11 +286,15 @@ def run(fn, parts):
             raise e
 
 
-def threads_for(size, minimum=MIN_SIZE, blas=False):
-    """How many threads ``size`` units of work (elements, or FLOPs) are worth: 1 below ``minimum``.
-    ``blas``: the parts call BLAS, so they may run at once only when BLAS is at one thread."""
+def threads_for(size, minimum=None, blas=False, arrays=()):
+    """How many threads ``size`` units of work (elements, or FLOPs) are worth: 1 below ``minimum``
+    (default ``MIN_SIZE``). ``blas``: the parts call BLAS, so they may run at once only when BLAS
+    is at one thread. ``arrays``: the arrays the work reads or writes; 1 when any is on the GPU
+    (CuPy runs each kernel on the whole device, and its current stream and device belong to the
+    calling thread)."""
     n = get_num_threads()
-    if n == 1 or size < minimum or (blas and not _blas.single()):
+    if n == 1 or size < (MIN_SIZE if minimum is None else minimum) or not is_cpu(*arrays) \
+            or (blas and not _blas.single()):
         return 1
     return n
 

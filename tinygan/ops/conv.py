@@ -97,15 +97,6 @@ def channels_first(x):
     return out
 
 
-def _threads(x, work, minimum=None, blas=False):
-    """Threads for ``work`` on array ``x``: parallel.threads_for on the CPU, 1 on the GPU (CuPy
-    runs each kernel on the whole device, and its current stream and device belong to the
-    calling thread)."""
-    if not parallel.is_cpu(x):
-        return 1
-    return parallel.threads_for(work, parallel.MIN_SIZE if minimum is None else minimum, blas=blas)
-
-
 def _inside(lo, hi, offset, stride, size):
     """The output positions i in [lo, hi) whose input position i*stride + offset lies in
     [0, size), as a range (i0, i1); those outside read the zero padding."""
@@ -137,7 +128,7 @@ def im2col_rows(x_c, kernel, stride, padding, dilation, ow, rows):
                 rows_in = slice(i0 * sh + p * dh - ph, (i1 - 1) * sh + p * dh - ph + 1, sh)
                 cols_in = slice(j0 * sw + q * dw - pw, (j1 - 1) * sw + q * dw - pw + 1, sw)
                 block[:, i0 - r0:i1 - r0, j0:j1, :] = x_c[:, rows_in, cols_in, :]
-    parallel.run(gather, parallel.split(len(positions), _threads(x_c, cols.size)))
+    parallel.run(gather, parallel.split(len(positions), parallel.threads_for(cols.size, arrays=(x_c,))))
     return cols.reshape(c * kh * kw, (r1 - r0) * ow * n)
 
 
@@ -173,7 +164,7 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation, out_hw):
             rows = _windows(p, dh, sh, oh)
             for q in range(kw):
                 x_c[r[0]:r[1], rows, _windows(q, dw, sw, ow), :] += cols[r[0]:r[1], p, q]
-    parallel.run(scatter, parallel.split(c, _threads(cols, cols.size)))
+    parallel.run(scatter, parallel.split(c, parallel.threads_for(cols.size, arrays=(cols,))))
     return x_c[:, ph:ph + h, pw:pw + w, :].transpose(3, 0, 1, 2)
 
 
@@ -213,7 +204,7 @@ def conv_transpose(g, w, x_shape, stride, padding, dilation):
     x_c = xp.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=g.dtype)
 
     flops = 2 * c * o * kh * kw * g_mat.shape[1]
-    parts = parallel.split(c, _threads(g_mat, flops, parallel.MIN_FLOPS, blas=True))
+    parts = parallel.split(c, parallel.threads_for(flops, parallel.MIN_FLOPS, blas=True, arrays=(g_mat,)))
     # Rows of g at a time, so that each block is added while it is still in the cache.
     band = max(1, FUSED_BLOCK_BYTES // ((parts[0][1] - parts[0][0]) * ow * n * g.dtype.itemsize))
     step = ow * n
