@@ -89,6 +89,9 @@ CASES = [
     ("softmax", lambda a: tg.softmax(a, axis=1), lambda a: _np_softmax(a, 1), [(3, 5)], "any", True),
     ("softmax_axis0", lambda a: tg.softmax(a, axis=0), lambda a: _np_softmax(a, 0), [(3, 5)], "any", True),
     ("log_softmax", lambda a: tg.log_softmax(a), lambda a: np.log(_np_softmax(a, -1)), [(2, 3, 4)], "any", True),
+    ("glu", lambda a: tg.glu(a, axis=1), lambda a: a[:, :2] / (1 + np.exp(-a[:, 2:])), [(3, 4, 2)], "any", True),
+    ("glu_last_axis", lambda a: tg.glu(a, axis=-1), lambda a: a[..., :3] / (1 + np.exp(-a[..., 3:])), [(2, 6)], "any",
+     True),
     ("matmul", tg.matmul, np.matmul, [(3, 4), (4, 2)], "any", True),
     ("matmul_batched", tg.matmul, np.matmul, [(2, 3, 4), (2, 4, 5)], "any", True),
     ("matmul_broadcast", tg.matmul, np.matmul, [(2, 3, 4), (4, 5)], "any", True),
@@ -227,6 +230,7 @@ def test_maximum_splits_ties():
     (lambda: tg.clip(tg.Tensor([1.0]), 1.0, 0.0), "low <= high"),
     (lambda: tg.transpose(tg.Tensor(np.ones((2, 3))), (0, 0)), "permutation"),
     (lambda: tg.pad(tg.Tensor(np.ones((2, 3))), ((1, 1),)), "pad_width"),
+    (lambda: tg.glu(tg.Tensor(np.ones((2, 3)))), "glu: input: expected an even size along axis 1"),
 ])
 def test_bad_arguments_give_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):

@@ -1,9 +1,9 @@
-"""Activation layers: LeakyReLU, ReLU, Tanh, Sigmoid, ELU, SELU."""
+"""Activation layers: LeakyReLU, ReLU, Tanh, Sigmoid, ELU, SELU, GLU."""
 
 from __future__ import annotations
 
 from tinygan.nn.module import Module
-from tinygan.ops.activation import elu, leaky_relu, relu, selu, sigmoid, tanh
+from tinygan.ops.activation import elu, glu, leaky_relu, relu, selu, sigmoid, tanh
 
 
 class LeakyReLU(Module):
@@ -73,3 +73,18 @@ class SELU(Module):
 
     def forward(self, x):
         return selu(x)
+
+
+class GLU(Module):
+    """y = a * sigmoid(b), (a, b) the two halves of x along ``dim`` (the gated linear unit; StackGAN++'s
+    generator gates every block with it): the output has half the input's channels."""
+
+    def __init__(self, dim=1):
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x):
+        return glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

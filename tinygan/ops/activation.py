@@ -1,4 +1,4 @@
-"""Nonlinearities: tanh, sigmoid, relu, leaky_relu, elu, selu, softplus, log_sigmoid, softmax, log_softmax.
+"""Nonlinearities: tanh, sigmoid, relu, leaky_relu, elu, selu, softplus, log_sigmoid, softmax, log_softmax, glu.
 
 The ones whose derivative is a function of their output (tanh, sigmoid, softmax) write the
 backward in terms of ``self.output``, a Tensor in the graph, so second derivatives are right.
@@ -247,3 +247,18 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     x = as_tensor(x)
     return LogSoftmax(_axis(axis, x.ndim, "log_softmax"))(x)
+
+
+def glu(x, axis=1):
+    """The gated linear unit (Dauphin et al. 2017): x split in halves (a, b) along ``axis``,
+
+        y = a * sigmoid(b);   dy/da = sigmoid(b),  dy/db = a sigmoid(b) (1 - sigmoid(b)).
+
+    A composition of getitem, sigmoid and mul, so its derivatives (of any order) are theirs."""
+    x = as_tensor(x)
+    axis = _axis(axis, x.ndim, "glu")
+    if x.shape[axis] % 2:
+        raise ValueError(f"glu: input: expected an even size along axis {axis} (two halves), got shape {x.shape}")
+    half = x.shape[axis] // 2
+    lead = (slice(None),) * axis
+    return x[lead + (slice(0, half),)] * sigmoid(x[lead + (slice(half, None),)])
