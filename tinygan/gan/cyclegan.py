@@ -17,12 +17,13 @@ with lambda = 10, and h_A, h_B drawn from a history of the 50 last fakes (``Hist
 not only from the newest. Adam(2e-4, betas (0.5, 0.999)) as in the paper (without its linear
 learning-rate decay over the second half of training: the runs here are short).
 
-Networks, the paper's ResNet generator and 70x70 PatchGAN sized for 28x28 (zero padding where
-the paper reflects; instance norm as in the paper):
+Networks, the paper's ResNet generator and 70x70 PatchGAN sized for 28x28 (reflection padding
+where the paper reflects, so that no convolution sees a black frame that is not in the image;
+instance norm as in the paper):
 
-    G: Conv(1, c, 7, pad 3) -> IN -> ReLU -> Conv(c, 2c, 3, 2, 1) -> IN -> ReLU     (2c, 14, 14)
-       -> n_res x [x + Conv-IN-ReLU-Conv-IN (2c, 3x3)]
-       -> ConvT(2c, c, 4, 2, 1) -> IN -> ReLU -> Conv(c, 1, 7, pad 3) -> tanh        (1, 28, 28)
+    G: RPad 3 -> Conv(1, c, 7) -> IN -> ReLU -> Conv(c, 2c, 3, 2, 1) -> IN -> ReLU  (2c, 14, 14)
+       -> n_res x [x + RPad 1 -> Conv -> IN -> ReLU -> RPad 1 -> Conv -> IN (2c, 3x3)]
+       -> ConvT(2c, c, 4, 2, 1) -> IN -> ReLU -> RPad 3 -> Conv(c, 1, 7) -> tanh     (1, 28, 28)
     D: Conv(1, c, 4, 2, 1) -> LReLU 0.2 -> Conv(c, 2c, 4, 2, 1) -> IN -> LReLU 0.2
        -> Conv(2c, 1, 3, 1, 1)                                   a 7x7 map of scores, each
                                                                  judging an 18x18 patch
@@ -51,12 +52,13 @@ class CycleGANConfig(TwoDomainConfig):
 
 
 class ResidualBlock(nn.Module):
-    """x + IN(Conv(ReLU(IN(Conv(x))))), 3x3 convolutions keeping the channels and the size."""
+    """x + IN(Conv(RPad(ReLU(IN(Conv(RPad(x))))))), 3x3 convolutions on reflection-padded maps,
+    keeping the channels and the size."""
 
     def __init__(self, ch):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, 1, 1), nn.InstanceNorm2d(ch), nn.ReLU(),
-                                  nn.Conv2d(ch, ch, 3, 1, 1), nn.InstanceNorm2d(ch))
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch), nn.ReLU(),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch))
 
     def forward(self, x):
         return x + self.body(x)
@@ -64,11 +66,11 @@ class ResidualBlock(nn.Module):
 
 def resnet_generator(c, n_res):
     return nn.Sequential(
-        nn.Conv2d(1, c, 7, 1, 3), nn.InstanceNorm2d(c), nn.ReLU(),
+        nn.ReflectionPad2d(3), nn.Conv2d(1, c, 7), nn.InstanceNorm2d(c), nn.ReLU(),
         nn.Conv2d(c, 2 * c, 3, 2, 1), nn.InstanceNorm2d(2 * c), nn.ReLU(),
         *[ResidualBlock(2 * c) for _ in range(n_res)],
         nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.InstanceNorm2d(c), nn.ReLU(),
-        nn.Conv2d(c, 1, 7, 1, 3), nn.Tanh())
+        nn.ReflectionPad2d(3), nn.Conv2d(c, 1, 7), nn.Tanh())
 
 
 def patch_discriminator(c):
