@@ -141,6 +141,51 @@ def test_stackganpp_branches_and_gradients():
     assert recipe.conditional and "label_accuracy" in recipe.tracked_scores
 
 
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+@pytest.mark.parametrize("uncond_weight", [1.0, 0.0])
+def test_stackganpp_d_loss_counts_real_wrong_and_fake_once_each(uncond_weight):
+    """The authors' StackGAN-v2 weighting: real + wrong + fake, weight 1 each, each with its
+    unconditional term (the wrong pair's image is real); without the unconditional loss, StackGAN's
+    real + (wrong + fake) / 2. Recomputed here from D's heads with NumPy."""
+    tg.manual_seed(0)
+    recipe = StackGANpp(StackGANppConfig(**TINY, uncond_weight=uncond_weight))
+    images, labels = _data(8)
+    real = Tensor(images[:, None].astype(np.float32) / np.float32(127.5) - np.float32(1))
+    rng_state = tg.random.get_rng_state()
+    loss, _ = recipe.d_loss(real, labels)
+    tg.random.set_rng_state(rng_state)                      # the same draws again, by hand
+    latent = recipe.sample_latent(8, labels)
+    y, y_wrong = latent[1], recipe.wrong_labels(latent[1])
+    assert (y_wrong.numpy() != labels).all()
+    fakes = recipe.G(*latent)[0]
+    expected = 0.0
+    for D, x, s in zip(recipe.D, recipe.scales(real), fakes):
+        h_real, h_fake = D.encode(x), D.encode(s)
+        rc, wc, fc = (D.cond(h, lab).numpy().astype(np.float64) for h, lab in
+                      ((h_real, y), (h_real, y_wrong), (h_fake, y)))
+        ru, fu = (D.uncond(h).numpy().astype(np.float64) for h in (h_real, h_fake))
+        if uncond_weight:
+            expected += (_softplus(-rc).mean() + _softplus(-ru).mean() + _softplus(wc).mean() + _softplus(-ru).mean()
+                         + _softplus(fc).mean() + _softplus(fu).mean())
+        else:
+            expected += _softplus(-rc).mean() + 0.5 * (_softplus(wc).mean() + _softplus(fc).mean())
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_stackganpp_up_sampling_blocks_are_gated():
+    tg.manual_seed(0)
+    recipe = StackGANpp(StackGANppConfig(**TINY))
+    for branch, c in zip(recipe.G.F, (8, 4)):
+        up = branch.joint[-1]
+        kinds = [type(m).__name__ for m in up]
+        assert kinds == ["Upsample", "Conv2d", "BatchNorm2d", "GLU"]
+        assert up[1].out_channels == 2 * (c // 2)          # twice the channels, halved again by the gate
+    assert type(StackGAN(StackGANConfig(**TINY)).G1.up[-1]).__name__ == "ReLU"  # StackGAN's own block
+
+
 @pytest.mark.parametrize("cls, config_cls, cas", [(StackGAN, StackGANConfig, lambda r: [r.G1.ca, r.G2.ca]),
                                                    (StackGANpp, StackGANppConfig, lambda r: [r.G.ca])])
 def test_conditioning_augmentation_means_start_apart(cls, config_cls, cas):

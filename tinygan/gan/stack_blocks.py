@@ -6,8 +6,9 @@ with a feature map, the up-sampling block, and the discriminator with its joint 
   augmentation's Linear in G, a Linear compression in D).
 * ``join(h, c)``: c (N, k) replicated over the H x W positions of h (N, C, H, W) and
   concatenated to it as k more channels (how both papers give a feature map its condition).
-* ``up_block``: nearest-neighbour up-sampling x2 -> Conv3x3 -> BN -> ReLU (the papers'
-  up-sampling block).
+* ``up_block``: nearest-neighbour up-sampling x2 -> Conv3x3 -> BN -> ReLU (StackGAN's
+  up-sampling block), or with ``gated=True`` -> Conv3x3 to twice the channels -> BN -> GLU
+  (StackGAN++'s: the gated linear unit a * sigmoid(b) halves them again).
 * ``StageDiscriminator``: an image encoder down to (channels, 7, 7); the unconditional head
   Conv 7x7 -> one logit; the conditional head joins phi_t compressed to ``cond_dim`` numbers
   (Linear), mixes with Conv1x1 -> BN -> LeakyReLU and reads out with Conv 7x7 -> one logit.
@@ -62,8 +63,11 @@ def spread_ca_means_(ca, std):
     return ca
 
 
-def up_block(c_in, c_out, momentum):
-    """x2 nearest up-sampling -> Conv3x3 -> BN -> ReLU."""
+def up_block(c_in, c_out, momentum, gated=False):
+    """x2 nearest up-sampling -> Conv3x3 -> BN -> ReLU; gated: -> Conv3x3 (2 c_out) -> BN -> GLU."""
+    if gated:
+        return nn.Sequential(nn.Upsample(2), nn.Conv2d(c_in, 2 * c_out, 3, padding=1, bias=False),
+                             nn.BatchNorm2d(2 * c_out, momentum=momentum), nn.GLU(1))
     return nn.Sequential(nn.Upsample(2), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
                          nn.BatchNorm2d(c_out, momentum=momentum), nn.ReLU())
 

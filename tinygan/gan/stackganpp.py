@@ -5,22 +5,31 @@ One conditioning augmentation c_hat = mu(phi_t) + sigma(phi_t) * eps feeds every
 hidden features of branch i are h_0 = F_0([z, c_hat]), h_i = F_i(h_{i-1}, c_hat), and branch i
 draws s_i = G_i(h_i), an image at scale i:
     F_0: Linear -> BN -> ReLU -> (ngf, 7, 7)                       G_0: Conv3x3 -> tanh (7x7)
-    F_1: join c_hat -> Conv3x3 -> BN -> ReLU -> n_res residual blocks -> up-sample block
+    F_1: join c_hat -> Conv3x3 -> BN -> ReLU -> n_res residual blocks -> gated up-sample block
          -> (ngf/2, 14, 14)                                        G_1: Conv3x3 -> tanh (14x14)
     F_2: the same on h_1 -> (ngf/4, 28, 28)                        G_2: Conv3x3 -> tanh (28x28)
 Real images of the three scales are MNIST average-pooled 28 -> 7 and 28 -> 14, and 28 itself.
 
 Each D_i (``stack_blocks.StageDiscriminator`` with both heads) approximates the conditional and
-the unconditional image distribution of its scale jointly (the paper's eq. 5 and 6):
-    L_Di = [-E log D_i(x_i) - E log(1 - D_i(s_i))] + [-E log D_i(x_i, y) - E log(1 - D_i(s_i, y))]
-    L_G  = sum_i [-E log D_i(s_i) - E log D_i(s_i, y)] + lambda D_KL(N(mu, Sigma) || N(0, I))
-As in the authors' code the conditional term is matching-aware (a real image with a mismatched
-label is a negative too; the two negative terms weighted 1/2, see ``StackedConditional``) and the
-unconditional term has a weight (``uncond_weight``, 1 as theirs). The colour-consistency
-regulariser is left out: the paper uses it for unconditional generation, and MNIST has one channel.
-All three discriminators are summed into one loss and one Adam (Adam is per-parameter, so this
-is three optimizers), G's branches share one: Adam(2e-4, beta1 = 0.5), DCGAN initialisation.
-lambda = 1 multiplies the KL averaged over the c_dim dimensions (the authors' code).
+the unconditional image distribution of its scale jointly (the paper's eq. 5 and 6). As in the
+authors' StackGAN-v2 code, the conditional term is matching-aware (a real image with a
+mismatched label y' is a negative too) and every pair of D's inputs counts once, each with its
+unconditional term beside its conditional one (the mismatched pair's image is real):
+
+    L_Di = [-E log D_i(x_i, y)  - E log D_i(x_i)]               real
+         + [-E log(1 - D_i(x_i, y')) - E log D_i(x_i)]          wrong: a real image, the wrong label
+         + [-E log(1 - D_i(s_i, y))  - E log(1 - D_i(s_i))]     fake
+    L_G  = sum_i [-E log D_i(s_i, y) - E log D_i(s_i)] + lambda D_KL(N(mu, Sigma) || N(0, I))
+
+with the unconditional terms weighted by ``uncond_weight`` (1, theirs). With it at 0 the loss is
+StackGAN's -E log D(x, y) - 1/2 [E log(1 - D(s, y)) + E log(1 - D(x, y'))], as their code falls
+back to it. The colour-consistency regulariser is left out: the paper uses it for unconditional
+generation, and MNIST has one channel. All three discriminators are summed into one loss and one
+Adam (Adam is per-parameter, so this is three optimizers), G's branches share one: Adam(2e-4,
+beta1 = 0.5), DCGAN initialisation. lambda = 1 multiplies the KL averaged over the c_dim
+dimensions (the authors' code). The up-sampling blocks are gated, as the authors': nearest x2 ->
+Conv3x3 to twice the channels -> BN -> GLU (a * sigmoid(b)); their code gates the joining
+convolution, the residual blocks and the first dense layer too, which here keep ReLU.
 One deviation from DCGAN initialisation: the mean rows of the CA's Linear are drawn from
 N(0, ca_mean_std^2), std 1 (``stack_blocks.spread_ca_means_``). At 0.02 every digit starts with
 nearly the same mu, so c_hat is the noise sigma * eps alone and G has nothing to follow; short runs
@@ -37,7 +46,7 @@ from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.gan.stack_blocks import (NUM_CLASSES, StackedConditional, StageDiscriminator, check_stack_config, join,
                                       spread_ca_means_, text_embedding, up_block)
 from tinygan.nn.init import dcgan_init_
-from tinygan.ops import avg_pool2d, concat, mean, sigmoid, softplus, upsample_nearest
+from tinygan.ops import avg_pool2d, concat, mean, sigmoid, upsample_nearest
 from tinygan.optim import Adam
 from tinygan.tensor import no_grad
 
@@ -70,7 +79,7 @@ class Branch(nn.Module):
         self.joint = nn.Sequential(nn.Conv2d(channels + c_dim, channels, 3, padding=1, bias=False),
                                    nn.BatchNorm2d(channels, momentum=m), nn.ReLU(),
                                    *[nn.ResidualBlock(channels, m) for _ in range(n_res)],
-                                   up_block(channels, channels // 2, m))
+                                   up_block(channels, channels // 2, m, gated=True))
 
     def forward(self, h, c_hat):
         return self.joint(join(h, c_hat))
@@ -102,8 +111,8 @@ class StackGANpp(StackedConditional, Recipe):
     paper = "Zhang et al. 2018, StackGAN++: Realistic Image Synthesis with Stacked GANs (arXiv:1710.10916)"
     Config = StackGANppConfig
     loss_formulas = {
-        "D_i (i = 7, 14, 28)": "-E log D_i(x_i) - E log(1 - D_i(s_i)) - E log D_i(x_i, y) "
-                               "- 1/2 E log(1 - D_i(s_i, y)) - 1/2 E log(1 - D_i(x_i, y_wrong))",
+        "D_i (i = 7, 14, 28)": "[-E log D_i(x_i, y) - E log D_i(x_i)] + [-E log(1 - D_i(x_i, y_wrong)) - E log D_i(x_i)] "
+                               "+ [-E log(1 - D_i(s_i, y)) - E log(1 - D_i(s_i))]   (uncond terms x uncond_weight)",
         "G": "sum_i [-E log D_i(s_i) - E log D_i(s_i, y)] + lambda KL(N(mu, Sigma) || N(0, I))",
     }
 
@@ -136,17 +145,25 @@ class StackGANpp(StackedConditional, Recipe):
 
     def d_loss(self, real, labels):
         latent = self.sample_latent(real.shape[0], labels)
+        y, y_wrong = latent[1], self.wrong_labels(latent[1])
         with no_grad():
             fakes = self.G(*latent)[0]
+        w = self.config.uncond_weight
         total, info = 0.0, {}
-        for i, (D, x, s) in enumerate(zip(self.D, self.scales(real), fakes)):
+        for size, D, x, s in zip(SIZES, self.D, self.scales(real), fakes):
             h_real, h_fake = D.encode(x), D.encode(s)
-            cond, cond_info = self.matching_aware_d_loss(D, h_real, h_fake, latent[1])
-            real_u, fake_u = D.uncond(h_real), D.uncond(h_fake)
-            uncond = mean(softplus(-real_u)) + mean(softplus(fake_u))
-            total = total + cond + uncond * self.config.uncond_weight
-            info[f"D{SIZES[i]}(G(z),y)"] = cond_info["D(G(z))"]
-            info[f"D{SIZES[i]}(G(z))"] = mean(sigmoid(fake_u)).detach()
+            real_c, wrong_c, fake_c = D.cond(h_real, y), D.cond(h_real, y_wrong), D.cond(h_fake, y)
+            if w > 0:
+                real_u, fake_u = D.uncond(h_real), D.uncond(h_fake)
+                loss = (losses.bce_with_logits(real_c, 1.0) + losses.bce_with_logits(real_u, 1.0) * w      # real
+                        + losses.bce_with_logits(wrong_c, 0.0) + losses.bce_with_logits(real_u, 1.0) * w  # wrong
+                        + losses.bce_with_logits(fake_c, 0.0) + losses.bce_with_logits(fake_u, 0.0) * w)  # fake
+                info[f"D{size}(G(z))"] = mean(sigmoid(fake_u)).detach()
+            else:   # StackGAN's matching-aware loss, as the authors' code falls back to it
+                loss = losses.bce_with_logits(real_c, 1.0) + (losses.bce_with_logits(wrong_c, 0.0)
+                                                              + losses.bce_with_logits(fake_c, 0.0)) * 0.5
+            info[f"D{size}(G(z),y)"] = mean(sigmoid(fake_c)).detach()
+            total = total + loss
         info["d_loss"] = total.detach()
         return total, info
 
