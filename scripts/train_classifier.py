@@ -1,6 +1,6 @@
 """Train the MNIST classifier that tinygan's metrics use, and ship its weights with the package.
 
-    python scripts/train_classifier.py [--seed 0] [--epochs 3] [--data DIR]
+    python scripts/train_classifier.py [--seed 0] [--epochs 3] [--data DIR] [--domain edges]
 
 The network (``tinygan.metrics.classifier.MnistClassifier``) is built and trained with tinygan
 itself: Adam, batch 128, cross-entropy from ``log_softmax``; the learning rate is 1e-3 and a
@@ -16,6 +16,10 @@ the test set's: a 10,000-image subset, the size of a default evaluation, and all
 
 Writes (atomically) ``tinygan/metrics/mnist_classifier.npz`` (the state_dict plus real_mu and
 real_sigma; plain np.savez, no pickle) and ``mnist_classifier.json`` (the record).
+
+``--domain edges`` trains the same network on the edge images of MNIST (``tinygan.data.domains``,
+train and test sets passed through the transform) and writes ``mnist_edges_classifier.npz`` /
+``.json``: the reader of the two-domain models' edge images.
 ``--out DIR`` writes them elsewhere; ``--max-steps`` cuts training short (a smoke test of the
 script and of its determinism, not a classifier to ship).
 """
@@ -40,7 +44,9 @@ import numpy as np  # noqa: E402
 import tinygan  # noqa: E402
 from tinygan.data import DataLoader, load_mnist  # noqa: E402
 from tinygan.data.atomic import atomic_write  # noqa: E402
-from tinygan.metrics.classifier import RECORD, WEIGHTS, MnistClassifier, cross_entropy, features_and_probs  # noqa: E402
+from tinygan.data.domains import get_domain  # noqa: E402
+from tinygan.metrics.classifier import (DOMAIN_READERS, MnistClassifier, cross_entropy, features_and_probs,  # noqa: E402
+                                        record_path, weights_path)
 from tinygan.metrics.fid import feature_statistics, frechet_distance  # noqa: E402
 from tinygan.optim import Adam  # noqa: E402
 
@@ -83,12 +89,17 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=None, help="write the .npz and .json here (default: the package)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop training early (smoke test)")
     parser.add_argument("--subset", type=int, default=10000, help="training images in the subset baseline")
+    parser.add_argument("--domain", choices=DOMAIN_READERS, default=None,
+                        help="train on MNIST passed through this transform (default: MNIST itself)")
     args = parser.parse_args(argv)
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
     tinygan.manual_seed(args.seed)
     train_x, train_y = load_mnist("train", root=args.data)
     test_x, test_y = load_mnist("test", root=args.data)
+    if args.domain:
+        transform = get_domain(args.domain)
+        train_x, test_x = transform(train_x), transform(test_x)
     loader = DataLoader(train_x, train_y, batch_size=args.batch_size, shuffle=True, drop_last=True,
                         device="cpu", seed=args.seed)
     model = MnistClassifier(device="cpu")
@@ -113,10 +124,10 @@ def main(argv=None):
 
     state = model.state_dict()
     arrays = {**state, "real_mu": real_mu, "real_sigma": real_sigma}
-    out_dir = args.out or WEIGHTS.parent
+    out_dir = args.out or weights_path(args.domain).parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights_path, record_path = out_dir / WEIGHTS.name, out_dir / RECORD.name
-    with atomic_write(weights_path) as f:
+    weights_file, record_file = out_dir / weights_path(args.domain).name, out_dir / record_path(args.domain).name
+    with atomic_write(weights_file) as f:
         np.savez(f, **arrays)
     digest = hashlib.sha256(b"".join(state[k].tobytes() for k in state)).hexdigest()
     record = {
@@ -133,15 +144,16 @@ def main(argv=None):
         "seconds_per_epoch": [round(s, 1) for s in seconds],
         "fid_real_vs_real": baselines[f"train_{args.subset // 1000}k_vs_test"],
         "fid_real_vs_real_all": baselines,
+        "domain": args.domain or "mnist",
         "real_statistics": "real_mu, real_sigma in the .npz: float64 mean and covariance of the 128-d "
-                           "features of the 10,000 MNIST test images",
+                           f"features of the 10,000 MNIST test images{' in domain ' + args.domain if args.domain else ''}",
         "weights_sha256": digest,
         "machine": {"numpy": np.__version__, "python": platform.python_version(),
                     "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "cpu": platform.machine()},
     }
-    with atomic_write(record_path) as f:
+    with atomic_write(record_file) as f:
         f.write((json.dumps(record, indent=2) + "\n").encode())
-    log(f"wrote {weights_path} ({weights_path.stat().st_size / 1e6:.2f} MB) and {record_path}")
+    log(f"wrote {weights_file} ({weights_file.stat().st_size / 1e6:.2f} MB) and {record_file}")
     return 0
 
 

@@ -210,6 +210,26 @@ def test_shipped_classifier_reaches_99_percent_on_the_mnist_test_set(mnist_test)
     assert np.allclose(sigma, shipped_sigma, rtol=1e-4, atol=1e-6)
 
 
+def test_edge_domain_has_a_reader_of_its_own(mnist_test):
+    """The edge images (3x3 dilation minus the image) are read by the classifier trained on them:
+    its weights ship with their test-set statistics, it reads real edge images at least as well as
+    its record says, and far better than the MNIST classifier reads those outlines."""
+    from tinygan.data.domains import get_domain
+    edges = get_domain("edges")
+    assert edges.reader == "edges" and get_domain("negative").reader is None
+    record = classifier.record("edges")
+    assert record["domain"] == "edges" and record["test_accuracy"] >= 0.98
+    images, labels = mnist_test[0][:1000], mnist_test[1][:1000]
+    feats, probs = classifier.features_and_probs(edges(images), model=classifier.load_classifier("cpu", "edges"))
+    assert (probs.argmax(axis=1) == labels).mean() >= 0.97
+    _, mnist_probs = classifier.features_and_probs(edges(images))
+    assert (mnist_probs.argmax(axis=1) == labels).mean() < 0.8
+    mu, _ = classifier.real_statistics("edges")
+    assert mu.shape == (128,) and np.abs(feats.mean(axis=0) - mu).max() < 0.2 * np.abs(mu).max()
+    with pytest.raises(ValueError, match="domain: expected None or one of"):
+        classifier.load_classifier("cpu", "rot90")
+
+
 def test_fid_grows_with_noise(mnist_test):
     images = mnist_test[0][:600].astype(np.float32) / 127.5 - 1.0
     reference = classifier.features_and_probs(images[:300])[0]

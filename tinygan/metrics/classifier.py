@@ -16,6 +16,13 @@ the state_dict, loaded with ``allow_pickle=False``); the same file carries ``rea
 ``real_sigma``, the float64 mean and covariance of the features of the 10,000 MNIST test
 images, so that evaluating a GAN needs no MNIST files. ``mnist_classifier.json`` records how
 the weights were made (seed, epochs, time) and what they score.
+
+A second set of weights reads the ``edges`` domain (``tinygan.data.domains``): the same network
+trained on the edge images of MNIST (``scripts/train_classifier.py --domain edges``), shipped as
+``mnist_edges_classifier.npz`` / ``.json``, whose ``real_mu`` / ``real_sigma`` are the features
+of the test set's edge images. An edge image has no inverse that the digit classifier could read
+(it reads the outlines themselves with 63% accuracy), so a two-domain model's edge images are
+read by the classifier that learned them (``load_classifier(device, domain="edges")``).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from tinygan.tensor import Tensor, no_grad
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE / "mnist_classifier.npz"
 RECORD = HERE / "mnist_classifier.json"
+DOMAIN_READERS = ("edges",)     # the domains with weights of their own
 FEATURES = 128
 
 
@@ -72,29 +80,47 @@ def cross_entropy(logits, labels):
 _cache = {}
 
 
-def load_classifier(device="cpu"):
-    """The shipped classifier on ``device``, in eval mode (loaded once per process and device)."""
-    model = _cache.get(device)
+def weights_path(domain=None):
+    """The .npz of the classifier for ``domain`` (None: MNIST itself; or one of DOMAIN_READERS)."""
+    if domain is None:
+        return WEIGHTS
+    if domain not in DOMAIN_READERS:
+        raise ValueError(f"domain: expected None or one of {list(DOMAIN_READERS)} (the domains with a "
+                         f"classifier of their own), got {domain!r}")
+    return HERE / f"mnist_{domain}_classifier.npz"
+
+
+def record_path(domain=None):
+    return weights_path(domain).with_suffix(".json")
+
+
+def load_classifier(device="cpu", domain=None):
+    """The shipped classifier (of MNIST, or of ``domain``'s images) on ``device``, in eval mode
+    (loaded once per process, device and domain)."""
+    path = weights_path(domain)
+    model = _cache.get((device, domain))
     if model is None:
-        if not WEIGHTS.exists():
-            raise FileNotFoundError(f"the MNIST classifier's weights are missing: {WEIGHTS} "
-                                    "(make them with `python scripts/train_classifier.py`)")
-        with np.load(WEIGHTS, allow_pickle=False) as archive:
+        if not path.exists():
+            flag = f" --domain {domain}" if domain else ""
+            raise FileNotFoundError(f"the classifier's weights are missing: {path} "
+                                    f"(make them with `python scripts/train_classifier.py{flag}`)")
+        with np.load(path, allow_pickle=False) as archive:
             state = {k: archive[k] for k in archive.files if not k.startswith("real_")}
         model = MnistClassifier(device=device).load_state_dict(state).eval()
-        _cache[device] = model
+        _cache[(device, domain)] = model
     return model
 
 
-def real_statistics():
-    """(mu, sigma): float64 mean (128,) and covariance (128, 128) of the MNIST test set's features."""
-    with np.load(WEIGHTS, allow_pickle=False) as archive:
+def real_statistics(domain=None):
+    """(mu, sigma): float64 mean (128,) and covariance (128, 128) of the features of the MNIST test
+    set (or of its images in ``domain``, through that domain's classifier)."""
+    with np.load(weights_path(domain), allow_pickle=False) as archive:
         return archive["real_mu"].astype(np.float64), archive["real_sigma"].astype(np.float64)
 
 
-def record():
+def record(domain=None):
     """The training record (accuracy, seed, epochs, time, real-vs-real FID) as a dict."""
-    return json.loads(RECORD.read_text())
+    return json.loads(record_path(domain).read_text())
 
 
 def features_and_probs(images, model=None, device=None, batch_size=500):

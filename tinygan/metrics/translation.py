@@ -1,10 +1,11 @@
 """Measures of two-domain GANs through the MNIST classifier's eyes.
 
 Domain B is T(MNIST) for a known transform T (``tinygan.data.domains``). The classifier reads a
-domain-B image x through ``domain.view``: T^-1(x) where T is invertible (negative, rot90), x
-itself for the edge image, which the classifier never saw in training: its accuracy on real
-edge images (``classifier_accuracy_real_b``) is reported beside every figure so that one can
-see how far that approximation goes.
+domain-B image x through ``domain.view``: T^-1(x) where T is invertible (negative, rot90); the
+edge image, which has no inverse, is read by the classifier trained on edge images
+(``domain.reader``), and FIDs of edge images are measured on that classifier's features. The
+reader's accuracy on real domain-B test images (``classifier_accuracy_real_b``) is reported beside
+every figure, so that one can see how far to trust the readings.
 
 Translation models (G_AB: A -> B, G_BA: B -> A), on n MNIST test images x (labels y):
 
@@ -93,18 +94,24 @@ def _test_set(data):
     return mnist_test_images(data)
 
 
+def reader_b(domain, device):
+    """The classifier that reads domain B's images (after ``domain.view``): the MNIST classifier,
+    or the domain's own (``domain.reader``)."""
+    return classifier.load_classifier(device, domain=domain.reader)
+
+
 def real_b_reference(domain, data=None):
-    """For domain B: (mu, sigma) of the classifier's features of view(T(x)) over the 10,000 MNIST
-    test images, and the classifier's accuracy on them. For an invertible T, view(T(x)) = x and
-    these are MNIST's own."""
+    """For domain B: (mu, sigma) of the reader's features of view(T(x)) over the 10,000 MNIST test
+    images, and the reader's accuracy on them. For an invertible T, view(T(x)) = x and these are
+    MNIST's own; a domain with a reader of its own ships them with its weights."""
     if domain.name not in _cache:
         images, labels = _test_set(data)
         viewed = domain.view(domain(images))
-        feats, probs = classifier.features_and_probs(viewed, device="cpu")
-        if domain.inverse is not None:
-            stats = real_statistics(data)
+        _, probs = classifier.features_and_probs(viewed, model=reader_b(domain, "cpu"))
+        if domain.reader is not None:
+            stats = classifier.real_statistics(domain.reader)
         else:
-            stats = feature_statistics(feats)
+            stats = real_statistics(data)
         _cache[domain.name] = (stats, float(np.mean(probs.argmax(axis=1) == labels)))
     return _cache[domain.name]
 
@@ -119,7 +126,7 @@ def evaluate_translation(recipe, n=5000, seed=0, data=None, batch_size=500):
     if not 2 <= n <= len(images) // 2:
         raise ValueError(f"n: expected 2..{len(images) // 2} test images per domain, got {n}")
     domain, device = recipe.domain, recipe.device
-    model = classifier.load_classifier(device)
+    model, model_b = classifier.load_classifier(device), reader_b(domain, device)
     order = np.random.default_rng(seed).permutation(len(images))
     source_a, source_b = images[order[:n]], images[order[n:2 * n]]
     sums = dict(cycle_l1_a=0.0, cycle_l1_b=0.0, transform_l1_ab=0.0, transform_l1_ba=0.0)
@@ -138,7 +145,7 @@ def evaluate_translation(recipe, n=5000, seed=0, data=None, batch_size=500):
             sums["transform_l1_ba"] += weight * mean_l1(fake_a, x)
             for key, imgs in (("a", x_a.data), ("ab", domain.view(fake_b.data)), ("b", domain.view(x_b.data)),
                               ("ba", fake_a.data)):
-                f, p = _classify(model, imgs, batch_size)
+                f, p = _classify(model_b if key in ("ab", "b") else model, imgs, batch_size)
                 parts["p_" + key].append(p)
                 if key in ("ab", "ba"):
                     parts["f_" + key].append(f)
@@ -162,14 +169,14 @@ def evaluate_pairs(recipe, n=10000, seed=0, data=None, batch_size=500):
     if n < 2:
         raise ValueError(f"n: expected at least 2 pairs, got {n}")
     domain, device = recipe.domain, recipe.device
-    model = classifier.load_classifier(device)
+    model, model_b = classifier.load_classifier(device), reader_b(domain, device)
     parts = {k: [] for k in ("f_a", "p_a", "f_b", "p_b")}
     with seeded(seed), eval_mode(list(recipe.networks().values())), no_grad():
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             a, b = recipe.generate_pair(recipe.sample_latent(count))
-            for key, imgs in (("a", a.data), ("b", domain.view(b.data))):
-                f, p = _classify(model, imgs, batch_size)
+            for key, imgs, reader in (("a", a.data, model), ("b", domain.view(b.data), model_b)):
+                f, p = _classify(reader, imgs, batch_size)
                 parts["f_" + key].append(f)
                 parts["p_" + key].append(p)
     cat = {k: np.concatenate(v) for k, v in parts.items()}
@@ -187,4 +194,5 @@ def evaluate_pairs(recipe, n=10000, seed=0, data=None, batch_size=500):
     return scores
 
 
-__all__ = ["agreement", "chance_agreement", "evaluate_pairs", "kappa", "evaluate_translation", "mean_l1", "real_b_reference"]
+__all__ = ["agreement", "chance_agreement", "evaluate_pairs", "kappa", "evaluate_translation", "mean_l1", "reader_b",
+           "real_b_reference"]
