@@ -1,8 +1,8 @@
 """The domain transforms of tinygan.data.domains and the two-domain loader.
 
 The negative and the rotation are checked as exact involutions / inverses and against loops
-written here; the edge image against a hand-made picture whose morphological gradient is
-worked out by hand. The loader: shapes, independent orders, exact resume, disjoint halves.
+written here; the edge image (3x3 dilation minus the image) against a hand-made picture worked
+out by hand and against a loop. The loader: shapes, independent orders, exact resume, disjoint halves.
 """
 
 import numpy as np
@@ -47,11 +47,14 @@ def test_rot90_matches_a_loop_and_its_inverse_is_exact(u8):
 def test_edges_of_a_hand_made_image():
     img = np.zeros((1, 7, 7), dtype=np.uint8)
     img[0, 2:5, 2:5] = 200                    # a 3x3 square of 200 on black
+    img[0, 3, 3] = 120                        # a darker centre: inside the stroke the ring is 0
     out = edges(img)[0]
-    # dilate: 200 on the 5x5 block around the square; erode: 200 only at the square's centre.
+    # dilate: 200 on the 5x5 block around the square (and at its centre); minus the image:
+    # 200 on the one-pixel ring outside the square, 80 at the centre, 0 on the square itself.
     expected = np.zeros((7, 7), dtype=np.uint8)
     expected[1:6, 1:6] = 200
-    expected[3, 3] = 0
+    expected[2:5, 2:5] = 0
+    expected[3, 3] = 80
     assert np.array_equal(out, expected)
     flat = np.full((1, 5, 5), 77, dtype=np.uint8)
     assert np.array_equal(edges(flat), np.zeros_like(flat))  # no outline in a constant image
@@ -63,7 +66,7 @@ def test_edges_float_matches_uint8_and_a_loop(u8):
     for i in range(28):
         for j in range(28):
             win = p[:, i:i + 3, j:j + 3].reshape(len(u8), -1)
-            ref[:, i, j] = win.max(axis=1) - win.min(axis=1)
+            ref[:, i, j] = win.max(axis=1) - u8[:, i, j]
     assert np.array_equal(edges(u8), ref)          # edge padding = padding with neutral values
     np.testing.assert_allclose(edges(to_float(u8)), to_float(edges(u8)), atol=1e-5)
     assert edges(to_float(u8)).dtype == np.float32
@@ -117,19 +120,27 @@ def test_two_domain_loader_shapes_orders_and_exact_resume():
         resumed.load_state_dict({"seed": 0})
 
 
-def test_translation_models_see_disjoint_halves_and_cogan_the_whole_set():
-    from tinygan.gan import CoGAN, CycleGAN
-    rng = np.random.default_rng(2)
-    images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
-    images[:, 0, 0] = np.arange(64)                # an id in each image
-    labels = np.zeros(64, dtype=np.int64)
-    cfg = CycleGAN.Config(channels=2, n_res=1, domain_b="negative")
-    loader = CycleGAN(cfg).make_loader(images, labels, batch_size=4, device="cpu")
+def _ids_of_each_stream(recipe, images, labels):
+    """The ids (pixel [0, 0] of each image) that the two streams of a recipe's loader draw in an epoch."""
+    loader = recipe.make_loader(images, labels, batch_size=4, device="cpu")
     ids_a = {int(round((a[0, 0, 0] + 1) * 127.5)) for (x_a, _), _ in loader for a in x_a.numpy()}
     loader.b.epoch, loader.b.batch = 0, 0
     ids_b = set()
     for x_b, _ in loader.b:
         ids_b |= {255 - int(round((b[0, 0, 0] + 1) * 127.5)) for b in x_b.numpy()}
-    assert ids_a == set(range(32)) and ids_b == set(range(32, 64))
-    co = CoGAN(CoGAN.Config(channels=2, z_dim=4)).make_loader(images, labels, batch_size=4, device="cpu")
-    assert len(co) == 16 and len(co.b) == 16
+    return ids_a, ids_b
+
+
+def test_every_two_domain_recipe_sees_disjoint_halves_and_carries_the_labels_of_a():
+    from tinygan.gan import CoGAN, CycleGAN
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = np.arange(64)                # an id in each image
+    labels = np.arange(64, dtype=np.int64) % 10
+    for recipe in (CycleGAN(CycleGAN.Config(channels=2, n_res=1, domain_b="negative")),
+                   CoGAN(CoGAN.Config(channels=2, z_dim=4, d_channels=2, d_hidden=4))):
+        ids_a, ids_b = _ids_of_each_stream(recipe, images, labels)
+        assert ids_a == set(range(32)) and ids_b == set(range(32, 64)), recipe.name
+    (x_a, _), y_a = next(iter(recipe.make_loader(images, labels, batch_size=4, device="cpu")))
+    ids = np.rint((x_a.numpy()[:, 0, 0, 0] + 1) * 127.5).astype(int)
+    np.testing.assert_array_equal(y_a, ids % 10)   # each image of A with its own label

@@ -1,8 +1,9 @@
-"""Batches from two image domains at once, each in its own order: ``((x_a, x_b), None)``.
+"""Batches from two image domains at once, each in its own order: ``((x_a, x_b), y_a)``.
 
-The two-domain GANs see a batch of A and a batch of B in every step, drawn independently:
-CoGAN's two domains come from (independent shuffles of) the same training images, the
-translation models' from disjoint halves, so that no pair (x, T(x)) ever appears in the data.
+The two-domain GANs see a batch of A and a batch of B in every step, drawn independently from
+disjoint halves of the training images, so that no pair (x, T(x)) ever appears in the data.
+``y_a`` are the labels of the batch of A when the loader was given them (CoGAN's domain
+adaptation trains a classifier on them; no GAN loss reads them), None otherwise.
 
 Each domain is a ``DataLoader`` of its own (device-resident float32 images in [-1, 1], a new
 permutation every epoch from its own seed). An epoch is an epoch of A; B is read as an endless
@@ -22,10 +23,11 @@ _test_images = {}
 
 
 class TwoDomainLoader:
-    """Iterate over ``((x_a, x_b), None)``: one batch of each domain (uint8 images (N, H, W))."""
+    """Iterate over ``((x_a, x_b), y_a)``: one batch of each domain (uint8 images (N, H, W)) and the
+    labels of A's batch (None without ``labels_a``)."""
 
-    def __init__(self, images_a, images_b, batch_size=64, device=None, seed_a=None, seed_b=None):
-        self.a = DataLoader(images_a, batch_size=batch_size, device=device, seed=seed_a)
+    def __init__(self, images_a, images_b, batch_size=64, device=None, seed_a=None, seed_b=None, labels_a=None):
+        self.a = DataLoader(images_a, labels_a, batch_size=batch_size, device=device, seed=seed_a)
         self.b = DataLoader(images_b, batch_size=batch_size, device=device, seed=seed_b)
         self.batch_size, self.device = self.a.batch_size, self.a.device
 
@@ -46,9 +48,9 @@ class TwoDomainLoader:
 
     def __iter__(self):
         stream_b = self._stream_b()
-        for x_a, _ in self.a:
+        for x_a, y_a in self.a:
             x_b, _ = next(stream_b)
-            yield (x_a, x_b), None
+            yield (x_a, x_b), y_a
 
     def state_dict(self):
         return {"a": self.a.state_dict(), "b": self.b.state_dict()}

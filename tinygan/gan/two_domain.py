@@ -2,10 +2,12 @@
 images as sampling inputs, and the translation models' picture and evaluation.
 
 Domain A is MNIST, domain B MNIST passed through a known transform (``tinygan.data.domains``:
-negative, edges, rot90), chosen with ``--domain-b``. CoGAN learns the joint distribution from
-two unpaired streams of the whole training set; the translation models (DiscoGAN, CycleGAN)
-learn G_AB: A -> B and G_BA: B -> A from *disjoint halves* of it (A: the first 30,000 training
-images, B: T of the last 30,000), so that no pair (x, T(x)) exists in their data.
+negative, edges, rot90), chosen with ``--domain-b``. Every two-domain recipe trains on *disjoint
+halves* of the training set (A: the first 30,000 training images, B: T of the last 30,000), as
+the coupled-GAN authors split it, so that no pair (x, T(x)) exists in the data: CoGAN learns the
+joint distribution, the translation models (DiscoGAN, CycleGAN) learn G_AB: A -> B and
+G_BA: B -> A, from two unpaired streams. The loader also carries the labels of A (only CoGAN's
+domain-adaptation classifier reads them).
 
 A translation model's inputs for sample grids and evaluation are real images: ``sample_latent``
 draws MNIST *test* images with tinygan's generator (x_a, and T of other test images for x_b).
@@ -33,20 +35,17 @@ class TwoDomainRecipe(Recipe):
     """A recipe on two domains (A = MNIST, B = T(MNIST)); ``self.domain`` is T."""
 
     Config = TwoDomainConfig
-    disjoint_halves = True       # the translation models; CoGAN sees the whole set in both streams
 
     @property
     def domain(self):
         return get_domain(self.config.domain_b)
 
     def make_loader(self, images, labels, batch_size, device):
-        """Batches ((x_a, x_b), None): A = MNIST, B = T(MNIST), shuffled independently."""
-        if self.disjoint_halves:
-            half = len(images) // 2
-            images_a, images_b = images[:half], images[half:2 * half]
-        else:
-            images_a, images_b = images, images
-        return TwoDomainLoader(images_a, self.domain(images_b), batch_size=batch_size, device=device)
+        """Batches ((x_a, x_b), y_a): A = the first half of MNIST, B = T(the second half), each
+        shuffled on its own; y_a the labels of A's batch."""
+        half = len(images) // 2
+        return TwoDomainLoader(images[:half], self.domain(images[half:2 * half]), batch_size=batch_size,
+                               device=device, labels_a=None if labels is None else labels[:half])
 
 
 class TranslationRecipe(TwoDomainRecipe):
