@@ -96,6 +96,9 @@ def build_parser(variant=None):
     train.add_argument("--eval-samples", type=_positive_int, default=2000, help="samples per evaluation")
     train.add_argument("--d-steps", type=_positive_int, default=None,
                        help="discriminator steps per generator step (default: the variant's own, e.g. wgan's 5)")
+    train.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                       help="keep a running average of G's weights with this decay (e.g. 0.999) and sample from it; "
+                            "0: off (default: the variant's own: progan 0.999, the others off)")
     train.add_argument("--schedule", choices=["alternating", "keras"], default="alternating",
                        help="alternating: one D update on the joint real+fake loss per D step (default); keras: the "
                             "seed chapter's Keras loop, a D update on a real batch then one on fakes drawn in "
@@ -110,6 +113,8 @@ def build_parser(variant=None):
     sample.add_argument("--label", type=int, default=None, help="digit to draw (conditional variants)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    sample.add_argument("--raw", action="store_true",
+                        help="draw with G's last weights, not their running average (for runs trained with --ema)")
 
     ev = sub.add_parser("eval", help="FID, classifier score and mode coverage of a checkpoint's samples (JSON)")
     ev.add_argument("checkpoint", type=Path)
@@ -117,6 +122,8 @@ def build_parser(variant=None):
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", choices=["cpu", "cuda"], default=None)
     ev.add_argument("--data", type=Path, default=None)
+    ev.add_argument("--raw", action="store_true",
+                    help="evaluate G's last weights, not their running average (for runs trained with --ema)")
     return parser
 
 
@@ -127,8 +134,9 @@ def _peek_variant(argv):
     return None
 
 
-def load_run(checkpoint, device=None):
-    """Rebuild the recipe of a checkpoint (from its metadata) and load its weights."""
+def load_run(checkpoint, device=None, raw=False):
+    """Rebuild the recipe of a checkpoint (from its metadata) and load its weights: the running
+    average of G's weights when the run kept one, unless ``raw``. ``meta["weights"]`` says which."""
     from tinygan.checkpoint import load_checkpoint
     from tinygan.gan.registry import get_recipe
     checkpoint = Path(checkpoint)
@@ -141,6 +149,13 @@ def load_run(checkpoint, device=None):
     recipe = recipe_cls(config, device=device)
     load_checkpoint(checkpoint, recipe.networks())
     recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
+    meta["weights"] = "last"
+    if "ema" in meta and not raw:
+        from tinygan.gan.ema import EMA, ema_arrays
+        ema = EMA(recipe.generators(), meta["ema"]["decay"])
+        ema.load_state_dict(meta["ema"], ema_arrays(arrays))
+        ema.copy_to_networks()
+        meta["weights"] = f"running average (decay {ema.decay})"
     for m in recipe.networks().values():
         m.eval()
     return recipe, meta
@@ -184,7 +199,8 @@ def cmd_train(args):
         steps = recipe.default_steps(args.batch_size)
     train_config = TrainConfig(epochs=5.0 if epochs is None else epochs, steps=steps, log_every=args.log_every,
                                sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                               eval_every=args.eval_every, d_steps=args.d_steps, schedule=args.schedule)
+                               eval_every=args.eval_every, d_steps=args.d_steps, schedule=args.schedule,
+                               ema=args.ema)
     trainer = Trainer(recipe, loader, out, train_config, evaluator=evaluator)
     print(recipe.describe(), file=sys.stderr)
     trainer.fit(resume=args.resume)
@@ -197,7 +213,7 @@ def cmd_sample(args):
     from tinygan import backend
     from tinygan.tensor import no_grad
     from tinygan.viz import save_grid
-    recipe, meta = load_run(args.checkpoint, args.device)
+    recipe, meta = load_run(args.checkpoint, args.device, raw=args.raw)
     tinygan.manual_seed(args.seed)
     labels = None
     if args.label is not None:
@@ -211,15 +227,17 @@ def cmd_sample(args):
     with no_grad():
         latent = recipe.sample_latent(args.n, labels)
         images = recipe.sample_images(latent).numpy()
-    save_grid(images, args.out, nrow=recipe.grid_columns(latent), title=f"{recipe.name}, step {meta.get('step')}")
+    save_grid(images, args.out, nrow=recipe.grid_columns(latent),
+              title=f"{recipe.name}, step {meta.get('step')}, {meta['weights']} weights")
     print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)
     return 0
 
 
 def cmd_eval(args):
-    recipe, meta = load_run(args.checkpoint, args.device)
+    recipe, meta = load_run(args.checkpoint, args.device, raw=args.raw)
     scores = recipe.evaluate(n=args.n, seed=args.seed, data=args.data)
-    scores = {"checkpoint": str(args.checkpoint), "recipe": recipe.name, "step": meta.get("step"), **scores}
+    scores = {"checkpoint": str(args.checkpoint), "recipe": recipe.name, "step": meta.get("step"),
+              "weights": meta["weights"], **scores}
     text = json.dumps(scores, indent=2)
     print(text)
     out = Path(args.checkpoint).parent / "eval.json"

@@ -19,10 +19,16 @@ Two options change the schedule for every recipe (``TrainConfig``):
   with replacement (``np.random.randint(0, N, batch_size)``: the loader's ``replacement``). The
   default ``"alternating"`` makes one update on the joint loss ``recipe.d_loss``.
 
+A third option leaves the game alone and changes what is sampled: ``ema``, a running average of
+the generator's weights (``tinygan.gan.ema``), updated after every generator step and used for
+the sample grids and evaluations. Off by default, except for recipes whose paper samples from
+one (``Recipe.default_ema``: ProGAN's 0.999).
+
 Files in ``out_dir``:
-    checkpoint.npz       networks, optimizers, RNG and data-loader state, step (atomic writes)
+    checkpoint.npz       networks, optimizers, the running average, RNG and data-loader state, step (atomic writes)
     metrics.jsonl        one JSON object per logged step
-    samples/step_*.png   sample grids; samples.png the latest
+    samples/step_*.png   sample grids (of the running average, when there is one); samples.png the latest
+    progress.gif         the sample grids so far, as an animation
     losses.png           loss curves
 """
 
@@ -39,6 +45,7 @@ from pathlib import Path
 
 from tinygan import backend, random
 from tinygan.checkpoint import load_checkpoint, save_checkpoint
+from tinygan.gan.ema import ARRAY_PREFIX as EMA_PREFIX, EMA, ema_arrays
 from tinygan.gan.recipe import batch_size
 from tinygan.tensor import Tensor, no_grad
 
@@ -63,6 +70,7 @@ class TrainConfig:
     grid_size: int = 64          # samples in a grid (a square number)
     d_steps: int | None = None   # discriminator steps per generator step (None: the recipe's n_critic)
     schedule: str = "alternating"  # alternating | keras (see the module docstring)
+    ema: float | None = None     # decay of the running average of G's weights (None: the recipe's own; 0: off)
 
     def __post_init__(self):
         if self.d_steps is not None and (not isinstance(self.d_steps, int) or self.d_steps < 1):
@@ -78,6 +86,8 @@ class TrainConfig:
             raise ValueError(f"epochs: expected a positive number, got {self.epochs!r}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every: expected 0 (never) or a positive integer, got {self.eval_every!r}")
+        if self.ema is not None and not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema: expected a decay in [0, 1) (e.g. 0.999; 0: off), got {self.ema!r}")
 
 
 def _frozen(modules):
@@ -131,6 +141,8 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.fixed_latent, self.fixed_labels = recipe.fixed_latent(self.config.grid_size)
+        decay = recipe.default_ema if self.config.ema is None else self.config.ema
+        self.ema = EMA(recipe.generators(), decay) if decay else None
 
     # -- paths ---------------------------------------------------------------------------------
     @property
@@ -170,6 +182,8 @@ class Trainer:
             loss_g.backward()
         for name in recipe.g_optimizers:
             opts[name].step()
+        if self.ema is not None:
+            self.ema.update()
         info.update(info_g)
         return info
 
@@ -214,8 +228,9 @@ class Trainer:
             self.metrics_path.write_text("")
         for m in self.recipe.networks().values():
             m.train()
+        ema = f", running average of G (decay {self.ema.decay})" if self.ema else ""
         self.log(f"training {self.recipe.name} for {self.total_steps} steps ({len(self.loader)} batches an epoch, "
-                 f"{self.d_steps} per step, schedule {self.config.schedule}) on {self.recipe.device}; "
+                 f"{self.d_steps} per step, schedule {self.config.schedule}{ema}) on {self.recipe.device}; "
                  f"writing to {self.out_dir}")
         batches = self._batches()
         sums, count, last = {}, 0, {}
@@ -263,7 +278,8 @@ class Trainer:
         for m in self.recipe.networks().values():
             m.eval()
         try:
-            scores = self.evaluator(self.recipe)
+            with self._sampling_weights():
+                scores = self.evaluator(self.recipe)
         finally:
             for m in self.recipe.networks().values():
                 m.train()
@@ -274,26 +290,36 @@ class Trainer:
         return {**last, **record}
 
     # -- samples -------------------------------------------------------------------------------
+    def _sampling_weights(self):
+        """Context: the generator weights samples are drawn with (the running average, when kept)."""
+        return self.ema.swapped_in() if self.ema is not None else contextlib.nullcontext()
+
     def sample_grid(self):
-        """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)."""
+        """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)
+        with the running average of G's weights when there is one."""
         nets = list(self.recipe.networks().values())
         flags = [(m, m.training) for m in nets]
         for m in nets:
             m.eval()
         try:
-            with no_grad():
+            with no_grad(), self._sampling_weights():
                 return self.recipe.sample_images(self.fixed_latent).numpy()
         finally:
             for m, flag in flags:
                 m.train(flag)
 
+    def _step_grids(self):
+        return sorted((self.out_dir / "samples").glob("step_*.png"))
+
     def save_samples(self):
-        from tinygan.viz import plot_losses, save_grid
+        from tinygan.viz import plot_losses, save_grid, save_progress_gif
         images = self.sample_grid()
         nrow = self.recipe.grid_columns(self.fixed_latent)
+        title = f"{self.recipe.name}, step {self.step}" + (" (running average of G)" if self.ema else "")
         path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
-        save_grid(images, path, nrow=nrow, title=f"{self.recipe.name}, step {self.step}")
-        save_grid(images, self.out_dir / "samples.png", nrow=nrow, title=f"{self.recipe.name}, step {self.step}")
+        save_grid(images, path, nrow=nrow, title=title)
+        save_grid(images, self.out_dir / "samples.png", nrow=nrow, title=title)
+        save_progress_gif(self._step_grids(), self.out_dir / "progress.gif")
         plot_losses(self.metrics_path, self.out_dir / "losses.png", title=self.recipe.name)
 
     # -- checkpoints -----------------------------------------------------------------------------
@@ -319,6 +345,9 @@ class Trainer:
             arrays["fixed_labels"] = backend.to_numpy(self.fixed_labels)
         meta["recipe_state"], recipe_arrays = split_recipe_state(self.recipe.state_dict())
         arrays.update(recipe_arrays)
+        if self.ema is not None:
+            meta["ema"], averaged = self.ema.state_dict()
+            arrays.update({EMA_PREFIX + k: v for k, v in averaged.items()})
         save_checkpoint(self.checkpoint_path, self.recipe.networks(), self.recipe.optimizers(), meta, arrays)
 
     def _resume(self):
@@ -328,6 +357,13 @@ class Trainer:
         if meta.get("recipe") != self.recipe.name:
             raise ValueError(f"--resume: {self.checkpoint_path} is a {meta.get('recipe')} run, not {self.recipe.name}")
         self.recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
+        if (self.ema is None) != ("ema" not in meta):
+            kept = f"keeps a running average of G (decay {meta['ema']['decay']})" if "ema" in meta else \
+                "keeps no running average of G"
+            raise ValueError(f"--resume: {self.checkpoint_path} {kept}; resume it with the same --ema, "
+                             "or start a new run to change it")
+        if self.ema is not None:
+            self.ema.load_state_dict(meta["ema"], ema_arrays(arrays))
         self.step = int(meta["step"])
         self.elapsed = float(meta.get("elapsed", 0.0))
         self.loader.load_state_dict(meta["loader"])
@@ -340,6 +376,9 @@ class Trainer:
         if "fixed_labels" in arrays:
             self.fixed_labels = backend.to_device(arrays["fixed_labels"], self.recipe.device)
         self._truncate_metrics()
+        for path in self._step_grids():  # grids of steps after the checkpoint: the resumed run draws them again
+            if int(path.stem.split("_")[1]) > self.step:
+                path.unlink()
         self.log(f"resumed from {self.checkpoint_path} at step {self.step}")
 
     def _truncate_metrics(self):
