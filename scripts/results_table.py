@@ -1,41 +1,181 @@
-"""Print the README's results table (markdown) from the runs' metrics.jsonl and eval.json.
+"""The results tables (markdown) from the runs that ``scripts/reproduce_results.py`` made.
 
-The README's *variant* column adds a few words to the recipe name by hand (which generator, which form).
+    python scripts/results_table.py [RUNS_DIR] [--out RUNS_DIR/results.md]
 
-    python scripts/results_table.py [RUNS_DIR]
+Reads each row's ``results.json`` (the rows and their order come from ``scripts/budgets.json``;
+rows not trained yet are left out) and prints four tables: the image GANs, CoGAN's pairs, the
+translation models, and CoGAN's domain adaptation. Every trained row gives its budget (batch,
+generator steps, epochs of the data it drew from), its training time as ``time`` measures it
+(user + sys CPU: core-minutes; wall minutes; the load average when it started) and its scores
+with the running average of G's weights and with the last weights. docs/results.md says how
+each number is made.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from tinygan.data import load_mnist
-from tinygan.metrics.classifier import features_and_probs, record
-from tinygan.metrics.scores import classifier_score, mode_coverage
-from tinygan.viz import read_metrics
+HERE = Path(__file__).resolve().parent
 
 
-def main(runs):
-    print("| run | variant | budget (epochs of MNIST) | generator steps | s / epoch (2-core CPU) | FID ↓ "
-          "| classifier score ↑ | classes covered | samples |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for run in sorted(p for p in Path(runs).iterdir() if (p / "eval.json").exists()):
-        ev = json.loads((run / "eval.json").read_text())
-        records = [r for r in read_metrics(run / "metrics.jsonl") if "it_per_s" in r]
-        last = records[-1]
-        epochs = last["epoch"]
-        print(f"| {run.name} | {ev['recipe']} | {epochs:.0f} | {last['step']:,} | {last['time'] / epochs:.0f} | "
-              f"{ev['fid']:.2f} | {ev['classifier_score']:.2f} | {ev['classes_covered']} | "
-              f"[grid](docs/samples_{run.name}.png) |")
-    # The baseline row: real images through the same measures (FID: 10k train vs the 10k test set).
-    images, _ = load_mnist("test")
-    _, probs = features_and_probs((images[:, None] / 127.5 - 1).astype(np.float32))
-    coverage = mode_coverage(probs)
-    print(f"| real MNIST | (10k train vs 10k test) | - | - | - | {record()['fid_real_vs_real']:.2f} | "
-          f"{classifier_score(probs):.2f} | {coverage['classes_covered']} | |")
+def fmt(v, digits=2):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def _epochs(run):
+    """The epochs of the data the run's last logged step had reached (from its metrics.jsonl)."""
+    from tinygan.viz import read_metrics
+    records = [r for r in read_metrics(run / "metrics.jsonl") if "epoch" in r]
+    return records[-1]["epoch"] if records else None
+
+
+def _time(r):
+    t = r["train"]
+    mark = "" if t["complete"] else " (incomplete)"
+    return f"{t['core_minutes']:.1f}{mark}", f"{t['wall_s'] / 60:.1f}", f"{t['max_load_average']:.1f}"
+
+
+def _budget(r, run):
+    epochs = _epochs(run)
+    return f"{r['batch_size']}", f"{r['steps']:,}" + (f" ({epochs:.2f})" if epochs is not None else "")
+
+
+def images_table(results, runs):
+    head = ("| run | variant | batch | steps (epochs) | core-min | wall min | load | FID ↓ (avg G) | FID ↓ (last G) "
+            "| classifier score ↑ | classes covered | label accuracy ↑ |")
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for run, r in results:
+        ev, raw = r["eval"], r.get("eval_raw")
+        avg_fid, last_fid = (ev["fid"], raw["fid"]) if raw else (None, ev["fid"])
+        lines.append("| " + " | ".join([r["name"], r["label"], *_budget(r, run), *_time(r), fmt(avg_fid),
+                                        fmt(last_fid), fmt(ev["classifier_score"]), fmt(ev["classes_covered"]),
+                                        fmt(ev.get("label_accuracy"), 3)]) + " |")
+    lines.append(real_mnist_row(runs))
+    return "\n".join(lines)
+
+
+def real_mnist_row(runs, data=None):
+    """Real images through the same measures (FID: 10k training images against the 10k test set),
+    computed once per runs directory (``real_mnist.json``)."""
+    path = Path(runs) / "real_mnist.json"
+    if path.exists():
+        real = json.loads(path.read_text())
+    else:
+        import numpy as np
+        from tinygan.data import load_mnist
+        from tinygan.data.atomic import atomic_write
+        from tinygan.metrics.classifier import features_and_probs, record
+        from tinygan.metrics.scores import classifier_score, mode_coverage
+        images, _ = load_mnist("test", root=data)
+        _, probs = features_and_probs((images[:, None] / 127.5 - 1).astype(np.float32))
+        real = {"fid": record()["fid_real_vs_real"], "classifier_score": classifier_score(probs),
+                "classes_covered": mode_coverage(probs)["classes_covered"]}
+        with atomic_write(path) as f:
+            f.write(json.dumps(real).encode())
+    return (f"| real MNIST | (10k train vs 10k test) | - | - | - | - | - | - | {real['fid']:.2f} | "
+            f"{real['classifier_score']:.2f} | {real['classes_covered']} | |")
+
+
+PAIRS = [("pair_consistency", 3), ("pair_consistency_kappa", 3), ("fid_a", 1), ("fid_b", 1),
+         ("classes_covered_a", 0), ("classes_covered_b", 0)]
+TRANSLATION = [("preservation_ab", 3), ("preservation_ab_kappa", 3), ("preservation_ba", 3),
+               ("preservation_ba_kappa", 3), ("cycle_l1_a", 3), ("cycle_l1_b", 3), ("transform_l1_ab", 3),
+               ("transform_l1_ba", 3), ("fid_ab", 1), ("fid_ba", 1)]
+TITLES = {"pair_consistency": "pair consistency", "pair_consistency_kappa": "kappa", "fid_a": "FID A",
+          "fid_b": "FID B", "classes_covered_a": "classes A", "classes_covered_b": "classes B",
+          "preservation_ab": "A->B preserved", "preservation_ab_kappa": "kappa", "preservation_ba": "B->A preserved",
+          "preservation_ba_kappa": "kappa", "cycle_l1_a": "cycle L1 A", "cycle_l1_b": "cycle L1 B",
+          "transform_l1_ab": "L1 to T(x)", "transform_l1_ba": "L1 to T^-1", "fid_ab": "FID A->B",
+          "fid_ba": "FID B->A"}
+
+
+def two_domain_table(results, columns):
+    """Per run three lines: the untrained networks it started from, G's running average, G's last weights."""
+    names = [k for k, _ in columns]
+    lines = ["| run | weights | domain B | batch | steps (epochs) | core-min | wall min | load | "
+             + " | ".join(TITLES[k] for k in names) + " |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(names)]
+    for run, r in results:
+        domain, trained = r["eval"]["domain_b"], [*_budget(r, run), *_time(r)]
+        evals = [("untrained", r["untrained"], ["-", "0", "-", "-", "-"])] if r.get("untrained") else []
+        evals.append(("average of G" if "eval_raw" in r else "last", r["eval"], trained))
+        if "eval_raw" in r:
+            evals.append(("last", r["eval_raw"], trained))
+        for which, ev, budget in evals:
+            cells = [fmt(ev[k], digits) for k, digits in columns]
+            lines.append("| " + " | ".join([r["name"], which, domain, *budget, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def adaptation_table(results):
+    lines = ["| run | domain B | steps | B: source-only (before) | B: CoGAN (after) | A: source-only | A: CoGAN |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for _, r in results:
+        ev = r["eval"]
+        lines.append(f"| {r['name']} | {ev['domain_b']} | {r['steps']:,} | {ev['source_only_accuracy_b']:.3f} | "
+                     f"{ev['adapt_accuracy_b']:.3f} | {ev['source_only_accuracy_a']:.3f} | {ev['adapt_accuracy_a']:.3f} |")
+    return "\n".join(lines)
+
+
+def readers(results):
+    """The reader's accuracy on real domain-B test images, per domain (how far to trust the B figures)."""
+    seen = {}
+    for _, r in results:
+        ev = r["eval"]
+        seen.setdefault(ev["domain_b"], ev.get("classifier_accuracy_real_b"))
+    return ", ".join(f"{d} {a:.4f}" for d, a in seen.items() if a is not None)
+
+
+def write_tables(rows, runs, out=None):
+    """The markdown of every table with at least one trained row; written to ``out`` too (atomically)."""
+    runs = Path(runs)
+    done = {t: [] for t in ("images", "pairs", "translation")}
+    for row in rows:
+        path = runs / row["name"] / "results.json"
+        if path.exists():
+            done[row["table"]].append((runs / row["name"], json.loads(path.read_text())))
+    parts = []
+    if done["images"]:
+        parts.append("### Image GANs\n\n" + images_table(done["images"], runs))
+    if done["pairs"]:
+        parts.append("### CoGAN: pairs\n\n" + two_domain_table(done["pairs"], PAIRS))
+        adapted = [(run, r) for run, r in done["pairs"] if "adapt_accuracy_b" in r["eval"]]
+        if adapted:
+            parts.append("### CoGAN: domain adaptation (accuracy on the 10,000 test digits)\n\n"
+                         + adaptation_table(adapted))
+    if done["translation"]:
+        parts.append("### DiscoGAN and CycleGAN: translations\n\n" + two_domain_table(done["translation"], TRANSLATION))
+    if done["pairs"] or done["translation"]:
+        parts.append("Reader accuracy on real domain-B test images: " + readers(done["pairs"] + done["translation"]))
+    text = "\n\n".join(parts) + "\n"
+    if out is not None:
+        from tinygan.data.atomic import atomic_write
+        with atomic_write(out) as f:
+            f.write(text.encode())
+    return text
+
+
+def main(argv=None):
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from reproduce_results import load_budgets
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="?", type=Path, default=Path("runs"))
+    parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    args = parser.parse_args(argv)
+    _, rows = load_budgets()
+    print(write_tables(rows, args.runs, args.out), end="")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "runs")
+    sys.exit(main())

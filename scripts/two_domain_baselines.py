@@ -5,6 +5,7 @@
 Each recipe is built with tinygan.manual_seed(0) (the seed of the training runs, so these are
 the very networks those runs started from) and evaluated as ``tinygan eval`` evaluates a
 checkpoint (eval mode, the same seed and number of test images / pairs).
+``scripts/reproduce_results.py`` calls ``baseline`` with each two-domain row's own options.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import tinygan
 from tinygan.gan.registry import get_recipe
 
 
-def baseline(recipe_name, domain, n, seed=0, data=None):
+def baseline(recipe_name, options, n, seed=0, data=None):
+    """The evaluation of recipe ``recipe_name`` built with ``options`` (Config fields) and seed ``seed``."""
     tinygan.manual_seed(seed)
     cls = get_recipe(recipe_name)
-    recipe = cls(cls.Config(domain_b=domain))
+    recipe = cls(cls.Config(**options))
     recipe.data_root = data
     for m in recipe.networks().values():
         m.eval()
@@ -37,7 +39,7 @@ def main(argv=None):
     results = {}
     for spec in args.runs:
         recipe_name, _, domain = spec.partition(":")
-        results[spec] = baseline(recipe_name, domain or "negative", args.n, data=args.data)
+        results[spec] = baseline(recipe_name, {"domain_b": domain or "negative"}, args.n, data=args.data)
         print(json.dumps({spec: results[spec]}), flush=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")

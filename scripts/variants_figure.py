@@ -1,0 +1,96 @@
+"""One row of samples per trained variant, from the runs' checkpoints: ``docs/variants.png``.
+
+    python scripts/variants_figure.py [RUNS_DIR] [--out docs/variants.png]
+
+Each row of ``scripts/budgets.json`` that has a checkpoint in RUNS_DIR gets one line of ten
+images, drawn with the running average of G's weights where the run kept one (as ``tinygan
+sample`` draws), seed 0:
+
+* an image GAN: ten samples; a conditional one: the digits 0 to 9;
+* CoGAN: five pairs (G_A(z), G_B(z)) side by side;
+* DiscoGAN, CycleGAN: five MNIST test digits x_A, each followed by its translation G_AB(x_A).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PER_ROW = 10
+
+
+def row_images(recipe, n=PER_ROW):
+    """The n images (n, 1, 28, 28) in [-1, 1] of one line of the figure (seed 0)."""
+    import tinygan
+    from tinygan import backend
+    from tinygan.gan.two_domain import TranslationRecipe
+    from tinygan.ops import reshape, stack
+    from tinygan.tensor import no_grad
+    tinygan.manual_seed(0)
+    with no_grad():
+        if isinstance(recipe, TranslationRecipe):
+            x_a = recipe.sample_latent(n // 2)[0]
+            pairs = stack([x_a, recipe.G_AB(x_a)], axis=1)
+            images = reshape(pairs, (n,) + tuple(x_a.shape[1:]))
+        elif hasattr(recipe, "generate_pair"):
+            images = recipe.sample_images(recipe.sample_latent(n // 2))
+        elif recipe.conditional:
+            labels = backend.xp_for(recipe.device).arange(n, dtype="int64") % 10
+            images = recipe.generate(recipe.sample_latent(n, labels))
+        else:
+            images = recipe.generate(recipe.sample_latent(n))
+    return np.asarray(images.numpy())
+
+
+def variants_figure(rows, runs, out, device=None, data=None):
+    """Draw the figure of every row with a checkpoint in ``runs`` to ``out``; returns the names drawn.
+    ``data``: the MNIST directory (the translation rows draw test digits; default: as tinygan finds it)."""
+    from tinygan.cli import load_run
+    from tinygan.viz import _atomic_savefig, _pyplot, grid_image
+    drawn = []
+    for row in rows:
+        checkpoint = Path(runs) / row["name"] / "checkpoint.npz"
+        if checkpoint.exists():
+            recipe, meta = load_run(checkpoint, device)
+            recipe.data_root = data
+            drawn.append((row["name"], meta.get("step"), grid_image(row_images(recipe), nrow=PER_ROW)))
+    if not drawn:
+        raise FileNotFoundError(f"no checkpoint of a budgets.json row in {runs}: nothing to draw")
+    plt = _pyplot()
+    height = drawn[0][2].shape[0] / 40
+    fig, axes = plt.subplots(len(drawn), 1, figsize=(drawn[0][2].shape[1] / 40 + 2.2, height * len(drawn)),
+                             squeeze=False)
+    for ax, (name, step, grid) in zip(axes[:, 0], drawn):
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_ylabel(f"{name}\n{step:,} steps", rotation=0, ha="right", va="center", fontsize=8)
+    fig.subplots_adjust(left=0.2, right=1, top=1, bottom=0, hspace=0.05)
+    _atomic_savefig(fig, out)
+    plt.close(fig)
+    return [name for name, _, _ in drawn]
+
+
+def main(argv=None):
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from reproduce_results import load_budgets
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="?", type=Path, default=Path("runs"))
+    parser.add_argument("--out", type=Path, default=Path("docs/variants.png"))
+    parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    args = parser.parse_args(argv)
+    _, rows = load_budgets()
+    names = variants_figure(rows, args.runs, args.out, args.device)
+    print(f"wrote {args.out}: {', '.join(names)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""scripts/reproduce_results.py, the one command that remakes the results tables: its budgets
+file, its timing (``time``'s user + sys of the child), and a dry run of two rows through its own
+entry point: train, evaluate with and without the running average of G, skip when done, retrain
+with --force, and write the tables and the figure."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def reproduce():
+    return _load("reproduce_results")
+
+
+def test_budgets_name_every_recipe_and_every_two_domain_pair(reproduce):
+    from tinygan.gan.registry import RECIPES
+    from tinygan.cli import build_parser
+    spec, rows = reproduce.load_budgets()
+    assert {r["recipe"] for r in rows} == set(RECIPES)          # all fifteen recipes
+    pairs = {(r["recipe"], r["args"][r["args"].index("--domain-b") + 1]) for r in rows if r["table"] != "images"}
+    assert {(m, d) for m in ("cogan", "discogan", "cyclegan") for d in ("negative", "edges", "rot90")} <= pairs
+    assert any("--info-weight" in r["args"] for r in rows)         # InfoGAN's ablation is a row
+    assert any("--adapt" in r["args"] for r in rows)               # so is CoGAN's domain adaptation
+    for r in rows:                                                 # every row's options are real flags
+        build_parser(r["recipe"]).parse_args(["train", r["recipe"], *r["args"]])
+        assert r["steps"] > 0 and r["batch_size"] > 0 and 0 <= r["ema"] < 1
+    with pytest.raises(ValueError, match="--only: unknown row nope"):
+        reproduce.select(rows, ["vanilla,nope"])
+
+
+def test_training_is_timed_as_time_times_it(reproduce):
+    """user + sys CPU seconds of the child (wait4) and the wall time, for a child that burns ~0.3 s."""
+    code, timing, interrupted = reproduce.run_timed(
+        [sys.executable, "-c", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"],
+        log=lambda line: None)
+    assert code == 0 and not interrupted
+    assert 0.28 <= timing["user_s"] + timing["sys_s"] < 2.0 and timing["wall_s"] >= 0.28
+    code, _, _ = reproduce.run_timed([sys.executable, "-c", "raise SystemExit(3)"], log=lambda line: None)
+    assert code == 3
+
+
+def test_dry_run_of_two_rows_skips_when_done_and_retrains_with_force(reproduce, mnist_root, tmp_path, capfd):
+    runs, figure = tmp_path / "runs", tmp_path / "variants.png"
+    argv = ["--dry-run", "--only", "vanilla,infogan_noinfo", "--runs", str(runs), "--figure", str(figure),
+            "--data", str(mnist_root)]
+    assert reproduce.main(argv) == 0
+    for name in ("vanilla", "infogan_noinfo"):
+        r = json.loads((runs / name / "results.json").read_text())
+        assert r["steps"] == 3 and r["train"]["complete"] and r["train"]["user_s"] > 0 and r["train"]["wall_s"] > 0
+        assert r["eval"]["weights"].startswith("running average") and r["eval_raw"]["weights"] == "last"
+        assert r["eval"]["n"] == 200 and "fid" in r["eval_raw"]
+        assert ("--info-weight 0" in r["command"]) == (name == "infogan_noinfo")
+    table = (runs / "results.md").read_text()
+    assert "| vanilla |" in table and "| infogan_noinfo |" in table and "| real MNIST |" in table
+    assert figure.stat().st_size > 0
+    capfd.readouterr()
+    reproduce.main(argv)                                              # done: nothing trained again
+    assert "done" in capfd.readouterr().err
+    before = json.loads((runs / "vanilla" / "timing.json").read_text())
+    reproduce.main(argv[:2] + ["vanilla"] + argv[3:] + ["--force"])  # only vanilla, from scratch
+    err = capfd.readouterr().err
+    assert "--force: removing" in err and "train vanilla" in err and "train infogan" not in err
+    after = json.loads((runs / "vanilla" / "timing.json").read_text())
+    assert len(after) == len(before) == 1
