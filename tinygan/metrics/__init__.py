@@ -2,7 +2,10 @@
 
 ``classifier`` (the network, its shipped weights, features and p(y|x)), ``fid`` (Fréchet
 distance on its 128-d features), ``scores`` (classifier score, mode coverage), ``evaluate``
-(a recipe's samples in, a JSON-serialisable dict of all of them out).
+(a recipe's samples in, a JSON-serialisable dict of all of them out). The two-domain models
+have ``translation`` (label preservation, cycle error, pair consistency), ``domain_adaptation``
+(CoGAN's classifier read on domain B, before and after) and ``mapping`` (what map a translation
+model learned, and whether its generator can reach the true one).
 """
 
 from tinygan.metrics.classifier import MnistClassifier, cross_entropy, features_and_probs, load_classifier
