@@ -116,13 +116,13 @@ def two_domain_table(results, columns):
     return "\n".join(lines)
 
 
-def adaptation_table(results):
+def adaptation_table(entries):
+    """Rows (name, domain B, steps, the scores of tinygan.metrics.domain_adaptation) as markdown."""
     lines = ["| run | domain B | steps | B: source-only (before) | B: CoGAN (after) | A: source-only | A: CoGAN |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    for _, r in results:
-        ev = r["eval"]
-        lines.append(f"| {r['name']} | {ev['domain_b']} | {r['steps']:,} | {ev['source_only_accuracy_b']:.3f} | "
-                     f"{ev['adapt_accuracy_b']:.3f} | {ev['source_only_accuracy_a']:.3f} | {ev['adapt_accuracy_a']:.3f} |")
+    for name, domain, steps, s in entries:
+        lines.append(f"| {name} | {domain} | {steps:,} | {s['source_only_accuracy_b']:.3f} | {s['adapt_accuracy_b']:.3f} | "
+                     f"{s['source_only_accuracy_a']:.3f} | {s['adapt_accuracy_a']:.3f} |")
     return "\n".join(lines)
 
 
@@ -148,7 +148,8 @@ def write_tables(rows, runs, out=None):
         parts.append("### Image GANs\n\n" + images_table(done["images"], runs))
     if done["pairs"]:
         parts.append("### CoGAN: pairs\n\n" + two_domain_table(done["pairs"], PAIRS))
-        adapted = [(run, r) for run, r in done["pairs"] if "adapt_accuracy_b" in r["eval"]]
+        adapted = [(r["name"], r["eval"]["domain_b"], r["steps"], r["eval"]) for _, r in done["pairs"]
+                   if "adapt_accuracy_b" in r["eval"]]
         if adapted:
             parts.append("### CoGAN: domain adaptation (accuracy on the 10,000 test digits)\n\n"
                          + adaptation_table(adapted))

@@ -41,8 +41,9 @@ class TwoDomainRecipe(Recipe):
         return get_domain(self.config.domain_b)
 
     def make_loader(self, images, labels, batch_size, device):
-        """Batches ((x_a, x_b), y_a): A = the first half of MNIST, B = T(the second half), each
-        shuffled on its own; y_a the labels of A's batch."""
+        """Batches ((x_a, x_b), y_a) of disjoint halves: A = MNIST[:N/2], B = T(MNIST[N/2:]).
+
+        Each domain is shuffled on its own; y_a are the labels of A's batch."""
         half = len(images) // 2
         return TwoDomainLoader(images[:half], self.domain(images[half:2 * half]), batch_size=batch_size,
                                device=device, labels_a=None if labels is None else labels[:half])
