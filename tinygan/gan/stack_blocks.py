@@ -12,8 +12,9 @@ with a feature map, the up-sampling block, and the discriminator with its joint 
 * ``StageDiscriminator``: an image encoder down to (channels, 7, 7); the unconditional head
   Conv 7x7 -> one logit; the conditional head joins phi_t compressed to ``cond_dim`` numbers
   (Linear), mixes with Conv1x1 -> BN -> LeakyReLU and reads out with Conv 7x7 -> one logit.
-* ``StackedConditional``: the conditional-GAN part both recipes share (labels, the
-  matching-aware discriminator loss with mismatched labels, label accuracy in evaluation).
+* ``StackedConditional``: the conditional-GAN part both recipes share (labels, mismatched
+  labels for a matching-aware discriminator, label accuracy in evaluation), and StackGAN's
+  weighting of that discriminator's terms (StackGAN++ weights its own, with unconditional terms).
 """
 
 from __future__ import annotations
@@ -134,8 +135,8 @@ class StackedConditional:
         return Tensor((y + random.randint(1, NUM_CLASSES, y.shape, device=self.device)) % NUM_CLASSES)
 
     def matching_aware_d_loss(self, D, h_real, h_fake, labels):
-        """-E log D(x, y) - 1/2 E log(1 - D(s, y)) - 1/2 E log(1 - D(x, y_wrong)) from D's features
-        of the real and the fake batch (``D.encode``): (loss, info)."""
+        """StackGAN's -E log D(x, y) - 1/2 E log(1 - D(s, y)) - 1/2 E log(1 - D(x, y_wrong)) from D's
+        features of the real and the fake batch (``D.encode``): (loss, info)."""
         real_logits, wrong_logits = D.cond(h_real, labels), D.cond(h_real, self.wrong_labels(labels))
         fake_logits = D.cond(h_fake, labels)
         loss = mean(softplus(-real_logits)) + (mean(softplus(fake_logits)) + mean(softplus(wrong_logits))) * 0.5
