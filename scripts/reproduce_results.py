@@ -18,11 +18,12 @@ in ``scripts/budgets.json``, the one place that states them. For each row, in th
    A row with a checkpoint but no results.json was interrupted: it resumes (exactly, as every
    run does), and its timings are the sum of the segments, each recorded in ``timing.json``.
 
+Each done row's last sample grid is copied to ``docs/samples_NAME.png`` (the tables link it).
 Then ``scripts/results_table.py`` writes the tables (``RUNS/results.md``) and
 ``scripts/variants_figure.py`` one row of samples per trained variant (``docs/variants.png``).
 
 ``--dry-run`` runs every selected row for a few steps and evaluates a few hundred samples, in
-``runs-dry`` by default, with the figure there too: a check of the whole chain, in minutes.
+``runs-dry`` by default, with its pictures in ``runs-dry/docs``: a check of the whole chain.
 """
 
 from __future__ import annotations
@@ -122,6 +123,13 @@ def write_json(path, obj):
         f.write((json.dumps(obj, indent=2) + "\n").encode())
 
 
+def copy_file(source, target):
+    """Copy ``source`` to ``target`` so that ``target`` is either the whole new file or the old one."""
+    from tinygan.data.atomic import atomic_write
+    with atomic_write(target) as f:
+        f.write(Path(source).read_bytes())
+
+
 def machine():
     import numpy
     return {"python": platform.python_version(), "numpy": numpy.__version__, "platform": platform.platform(),
@@ -197,8 +205,8 @@ def main(argv=None):
     parser.add_argument("--force", action="store_true", help="retrain the selected rows from scratch")
     parser.add_argument("--dry-run", action="store_true",
                         help="a few steps and a few hundred evaluation samples per row (a check of the chain)")
-    parser.add_argument("--figure", type=Path, default=None,
-                        help="the figure of samples (default docs/variants.png; RUNS/variants.png with --dry-run)")
+    parser.add_argument("--docs", type=Path, default=None,
+                        help="where variants.png and the rows' samples_NAME.png go (default docs; RUNS/docs with --dry-run)")
     parser.add_argument("--budgets", type=Path, default=BUDGETS, help=f"(default {BUDGETS.relative_to(ROOT)})")
     parser.add_argument("--data", type=Path, default=None, help="the MNIST directory (default: as tinygan finds it)")
     parser.add_argument("--list", action="store_true", help="print the rows and their budgets, and stop")
@@ -217,12 +225,15 @@ def main(argv=None):
         return 0
     dry = spec["dry_run"] if args.dry_run else None
     runs = (args.runs or Path("runs-dry" if dry else "runs")).resolve()
-    figure = (args.figure or (runs / "variants.png" if dry else ROOT / "docs" / "variants.png")).resolve()
+    docs = (args.docs or (runs / "docs" if dry else ROOT / "docs")).resolve()
+    figure = docs / "variants.png"
     runs.mkdir(parents=True, exist_ok=True)
+    docs.mkdir(parents=True, exist_ok=True)
     for row in rows:
         steps = min(row["steps"], dry["steps"]) if dry else row["steps"]
         eval_n = dry["eval_samples"] if dry else row["eval_samples"]
         run_row(row, runs, spec["seed"], steps, eval_n, args.force, args.data, log)
+        copy_file(runs / row["name"] / "samples.png", docs / f"samples_{row['name']}.png")
 
     from results_table import write_tables
     from variants_figure import variants_figure

@@ -51,14 +51,14 @@ def _budget(r, run):
 
 def images_table(results, runs):
     head = ("| run | variant | batch | steps (epochs) | core-min | wall min | load | FID ↓ (avg G) | FID ↓ (last G) "
-            "| classifier score ↑ | classes covered | label accuracy ↑ |")
-    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "| classifier score ↑ | classes covered | label accuracy ↑ | samples |")
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for run, r in results:
         ev, raw = r["eval"], r.get("eval_raw")
         avg_fid, last_fid = (ev["fid"], raw["fid"]) if raw else (None, ev["fid"])
         lines.append("| " + " | ".join([r["name"], r["label"], *_budget(r, run), *_time(r), fmt(avg_fid),
                                         fmt(last_fid), fmt(ev["classifier_score"]), fmt(ev["classes_covered"]),
-                                        fmt(ev.get("label_accuracy"), 3)]) + " |")
+                                        fmt(ev.get("label_accuracy"), 3), f"[grid](docs/samples_{r['name']}.png)"]) + " |")
     lines.append(real_mnist_row(runs))
     return "\n".join(lines)
 
@@ -82,7 +82,7 @@ def real_mnist_row(runs, data=None):
         with atomic_write(path) as f:
             f.write(json.dumps(real).encode())
     return (f"| real MNIST | (10k train vs 10k test) | - | - | - | - | - | - | {real['fid']:.2f} | "
-            f"{real['classifier_score']:.2f} | {real['classes_covered']} | |")
+            f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
 
 
 PAIRS = [("pair_consistency", 3), ("pair_consistency_kappa", 3), ("fid_a", 1), ("fid_b", 1),

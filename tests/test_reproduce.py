@@ -55,8 +55,8 @@ def test_training_is_timed_as_time_times_it(reproduce):
 
 
 def test_dry_run_of_two_rows_skips_when_done_and_retrains_with_force(reproduce, mnist_root, tmp_path, capfd):
-    runs, figure = tmp_path / "runs", tmp_path / "variants.png"
-    argv = ["--dry-run", "--only", "vanilla,infogan_noinfo", "--runs", str(runs), "--figure", str(figure),
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    argv = ["--dry-run", "--only", "vanilla,infogan_noinfo", "--runs", str(runs), "--docs", str(docs),
             "--data", str(mnist_root)]
     assert reproduce.main(argv) == 0
     for name in ("vanilla", "infogan_noinfo"):
@@ -67,7 +67,7 @@ def test_dry_run_of_two_rows_skips_when_done_and_retrains_with_force(reproduce, 
         assert ("--info-weight 0" in r["command"]) == (name == "infogan_noinfo")
     table = (runs / "results.md").read_text()
     assert "| vanilla |" in table and "| infogan_noinfo |" in table and "| real MNIST |" in table
-    assert figure.stat().st_size > 0
+    assert (docs / "variants.png").stat().st_size > 0 and (docs / "samples_infogan_noinfo.png").stat().st_size > 0
     capfd.readouterr()
     reproduce.main(argv)                                              # done: nothing trained again
     assert "done" in capfd.readouterr().err
