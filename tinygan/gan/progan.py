@@ -28,8 +28,6 @@ paper's 4x4 convolutions on the 1x1 latent and on D's last 4x4 map are dense lay
 function). G's output is linear as in the paper; ``generate`` clips it to [-1, 1] and crops
 the padding back to 28x28 for the project's metrics. The authors' code also resets Adam's
 moments at each new resolution; here they carry on (the paper's text does not mention it).
-No running average of G's weights: the paper shows and evaluates an exponential moving average
-of G's weights (decay 0.999); this recipe shows and evaluates G itself.
 
 State: the resolution and alpha are a pure function of the images shown (step x batch size);
 ``state_dict`` saves them anyway and ``load_state_dict`` checks them against the schedule, so a
