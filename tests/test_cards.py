@@ -196,7 +196,7 @@ def test_stage_wise_networks_not_run_in_the_first_step_have_no_shape():
     card = recipe_card(RECIPES["stackgan"])
     stage2 = [line for line in card.splitlines() if line.strip().startswith("G2.")]
     assert stage2 and all("  .  " in line for line in stage2)
-    assert "'.': not run in it" in card
+    assert "'.': not called in it" in card
 
 
 def test_a_recipe_of_ones_own_gets_its_file_and_a_note_on_what_is_missing():

@@ -1,6 +1,6 @@
 """The ``tinygan`` command (also ``python -m tinygan``).
 
-    tinygan list [--verbose [VARIANT ...]]        the GAN variants (with -v: each one's card)
+    tinygan list [--verbose [VARIANT ...]]        the GAN variants in curriculum order (with -v: their cards)
     tinygan train VARIANT [options]               train on MNIST (fetched on first use)
     tinygan sample CHECKPOINT --n 64 --out grid.png [--label 3]
     tinygan eval CHECKPOINT [--n 10000]           FID, classifier score, mode coverage (JSON)

@@ -9,9 +9,11 @@ steps per generator step, what runs after each critic step, what the generator s
 anything the recipe states in a ``schedule`` attribute).
 
 The output shapes come from the losses of one tiny training step (a batch of N = 2 random
-images through ``make_loader``, ``d_loss`` and ``g_step_loss``, nothing updated), so they are
+images through ``make_loader``, ``d_loss`` and ``g_step_loss``, no optimizer step, on a recipe
+built for the card alone), so they are
 the shapes the networks really produce at the start of training; a module that step does not
-run (a later stage or resolution) has none. Everything but the paper, the formulas and the
+call (a later stage or resolution, or a layer that a wrapper such as ``EqualizedLR`` applies
+through its weights) has none. Everything but the paper, the formulas and the
 curriculum line is introspected, so a new recipe gets a card by setting ``paper`` and
 ``loss_formulas`` (and, if it likes, ``change`` and ``tour_chapter`` for its curriculum line).
 
@@ -156,10 +158,11 @@ def network_lines(name, net, shapes=None):
 
 
 def output_shapes(recipe):
-    """id(module) -> output shape, for every module the losses of one tiny training step run:
+    """id(module) -> output shape, for every module the losses of one tiny training step call:
     ``make_loader`` on SHAPE_BATCH * 4 random images, one batch of SHAPE_BATCH, ``d_loss`` and
-    ``g_step_loss`` (nothing is updated). Returns (shapes, None), or (None, why) when that step
-    fails (a recipe of one's own that needs other data, say)."""
+    ``g_step_loss`` (no optimizer step; batch-norm statistics and the like do move, so pass a
+    recipe built for the purpose). Returns (shapes, None), or (None, why) when that step fails
+    (a recipe of one's own that needs other data, say)."""
     from tinygan.graph import record_output_shapes
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (4 * SHAPE_BATCH, 28, 28), dtype=np.uint8)
@@ -246,7 +249,7 @@ def recipe_card(recipe_cls, config=None):
     finally:
         random.set_rng_state(state)
     if shapes is not None:
-        out.append(f"networks (output shapes of one training step at batch N = {SHAPE_BATCH}; '.': not run in it)")
+        out.append(f"networks (output shapes of one training step at batch N = {SHAPE_BATCH}; '.': not called in it)")
     else:
         out.append(f"networks (no output shapes: one training step on random images failed: {why})")
     for name, net in recipe.networks().items():
