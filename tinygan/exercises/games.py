@@ -107,7 +107,8 @@ def check_minimax_gradient(answer):
             raise Wrong(f"your {key} value is the derivative with respect to D itself; the exercise asks for the "
                         "logit l (D = sigmoid(l)): what D's last layer outputs, and what G's gradient flows through")
         if math.isclose(value, -expected, rel_tol=2e-3, abs_tol=1e-6):
-            raise Wrong(f"your {key} value has the wrong sign (G minimises its cost: which way does it fall as l rises?)")
+            raise Wrong(f"your {key} value has the wrong sign (G minimises its cost: which way does it fall as l "
+                        "rises?)")
         raise Wrong(f"your {key} value, {number(value)}, is not dCost/dl at D(G(z)) = 0.01")
     return ("where D rejects G's sample (D(G(z)) = 0.01), the minimax cost gives G a gradient 99 times smaller than "
             "the non-saturating one.")

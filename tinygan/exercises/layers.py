@@ -58,7 +58,8 @@ def check_col2im(answer):
         oh, ow = (h + 2 * p - k) // s + 1, (w_ + 2 * p - k) // s + 1
         w = rng.standard_normal((o, c, k, k))
         gy = rng.standard_normal((n, o, oh, ow))
-        cols = w.reshape(o, c * k * k).T @ gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)  # rows (c, p, q), columns (n, i, j)
+        # w_mat^T @ gy_mat, laid out as the chapter's im2col: rows (c, p, q), columns (n, i, j)
+        cols = w.reshape(o, c * k * k).T @ gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
         pad_h, pad_w = h - ((oh - 1) * s - 2 * p + k), w_ - ((ow - 1) * s - 2 * p + k)
         expected = tg.conv_transpose2d(Tensor(gy), Tensor(w), stride=s, padding=p,
                                        output_padding=(pad_h, pad_w)).numpy()
@@ -116,7 +117,8 @@ def check_running_statistics(answer):
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise Wrong(f"your function returned {describe(got)}; expected a pair (running_mean, running_var)")
         where = f"with momentum {momentum} and a batch of {n}, "
-        for name, value, expected in (("running_mean", got[0], bn.running_mean), ("running_var", got[1], bn.running_var)):
+        for name, value, expected in (("running_mean", got[0], bn.running_mean),
+                                      ("running_var", got[1], bn.running_var)):
             value = to_array(value, f"your {name}", (3,))
             index = next((i for i in range(3) if not np.isclose(value[i], expected[i], rtol=1e-9, atol=1e-12)), None)
             if index is not None:

@@ -68,10 +68,10 @@ CURRICULUM = {
 }
 
 TOUR_CHAPTERS = {  # the titles of docs/tour.md's chapters (tests/test_cards.py keeps them in step)
-    0: "From zero: a scalar autograd and a bare GAN loop", 1: "A Tensor and the chain rule", 2: "Writing a Function's backward with Tensor ops",
-    3: "gradcheck: catching a wrong derivative", 4: "Convolution as im2col + GEMM, and its adjoint",
-    5: "Batch-norm's backward", 6: "The GAN game", 7: "A variant as a recipe: DCGAN, then WGAN-GP's double backprop",
-    8: "Adding your own variant",
+    0: "From zero: a scalar autograd and a bare GAN loop", 1: "A Tensor and the chain rule",
+    2: "Writing a Function's backward with Tensor ops", 3: "gradcheck: catching a wrong derivative",
+    4: "Convolution as im2col + GEMM, and its adjoint", 5: "Batch-norm's backward", 6: "The GAN game",
+    7: "A variant as a recipe: DCGAN, then WGAN-GP's double backprop", 8: "Adding your own variant",
 }
 
 SHAPE_BATCH = 2  # the batch of the tiny step that measures the output shapes
