@@ -152,10 +152,11 @@ def load_run(checkpoint, device=None, raw=False):
     recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
     meta["weights"] = "last"
     if "ema" in meta and not raw:
-        from tinygan.gan.ema import EMA, ema_arrays
+        from tinygan.gan.ema import EMA, ema_arrays, recompute_batch_norm
         ema = EMA(recipe.generators(), meta["ema"]["decay"])
         ema.load_state_dict(meta["ema"], ema_arrays(arrays))
         ema.copy_to_networks()
+        recompute_batch_norm(recipe)
         meta["weights"] = f"running average (decay {ema.decay})"
     for m in recipe.networks().values():
         m.eval()

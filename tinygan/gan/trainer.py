@@ -292,7 +292,7 @@ class Trainer:
     # -- samples -------------------------------------------------------------------------------
     def _sampling_weights(self):
         """Context: the generator weights samples are drawn with (the running average, when kept)."""
-        return self.ema.swapped_in() if self.ema is not None else contextlib.nullcontext()
+        return self.ema.swapped_in(self.recipe) if self.ema is not None else contextlib.nullcontext()
 
     def sample_grid(self):
         """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)

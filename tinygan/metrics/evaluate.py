@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from tinygan import backend
-from tinygan import random as tg_random
+from tinygan.random import seeded
 from tinygan.metrics import classifier
 from tinygan.metrics.fid import feature_statistics, frechet_distance
 from tinygan.metrics.label_accuracy import balanced_labels, label_accuracy_from_probs
@@ -51,26 +51,6 @@ def real_vs_real_baseline():
         return classifier.record().get("fid_real_vs_real")
     except OSError:
         return None
-
-
-@contextmanager
-def seeded(seed):
-    """Run the block with tinygan's generators seeded with ``seed``; restore them afterwards.
-
-    The CPU generator's state is saved and put back through the public get/set_rng_state; the
-    seed and the generator objects of other devices are restored too (``manual_seed`` drops
-    them, and a GPU run draws its noise from the 'cuda' one).
-    """
-    cpu_state = tg_random.get_rng_state()
-    saved_seed, saved_generators = tg_random._seed, dict(tg_random._generators)
-    tg_random.manual_seed(seed)
-    try:
-        yield
-    finally:
-        tg_random._generators.clear()
-        tg_random._generators.update(saved_generators)
-        tg_random._seed = saved_seed
-        tg_random.set_rng_state(cpu_state)
 
 
 @contextmanager
