@@ -437,9 +437,15 @@ _ABSENT = frozenset({"lib", "ma", "char", "rec", "ctypeslib", "polynomial", "f2p
 _SHARED_TYPES = (type, np.dtype, float, int, bool, str)
 
 
+_WRAPPED = {}  # the device versions of NumPy's routines made so far (not module globals: `any`, `max`,
+              # `sum` there would shadow the builtins this module's own code calls)
+
+
 def __getattr__(name):  # PEP 562: any other NumPy routine, behind the rules
     if name in _UFUNCS:
         return _UFUNCS[name]
+    if name in _WRAPPED:
+        return _WRAPPED[name]
     if name in _ABSENT or name.startswith("_"):
         raise AttributeError(f"module 'fakecupy' has no attribute '{name}'")
     missing = object()
@@ -449,8 +455,7 @@ def __getattr__(name):  # PEP 562: any other NumPy routine, behind the rules
     if obj is None or isinstance(obj, _SHARED_TYPES):  # newaxis, dtypes, constants
         return obj
     if callable(obj):
-        fn = _function(obj, name)
-        globals()[name] = fn  # cache
+        fn = _WRAPPED[name] = _function(obj, name)
         return fn
     raise AttributeError(f"module 'fakecupy' has no attribute '{name}'")
 

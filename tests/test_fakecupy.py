@@ -111,6 +111,18 @@ def test_numpy_only_routines_are_refused(x):
     assert isinstance(windows, cp.ndarray) and windows.tolist() == [[0, 1], [3, 4]]
 
 
+def test_looking_up_numpy_names_leaves_the_builtins_of_the_stand_in_alone(x):
+    """`cp.any` and the like must not become globals of fakecupy, where they would shadow the
+    builtins its own code calls (``any`` decides whether an index is advanced)."""
+    for name in ("any", "all", "max", "min", "sum", "round"):
+        assert callable(getattr(cp, name))
+    with pytest.raises(ValueError, match="fill"):
+        x[0] = np.ones(3, np.float32)
+    np.any(x)  # NumPy's dispatch looks the name up too
+    with pytest.raises(ValueError, match="fill"):
+        x[0] = np.ones(3, np.float32)
+
+
 def test_scatter_add_sums_repeated_indices_and_checks_the_dtype():
     a = cp.zeros(4, dtype=np.float32)
     cp.cupyx.scatter_add(a, cp.asarray(np.array([1, 1, 3])), cp.asarray(np.array([1.0, 2.0, 5.0], np.float32)))
