@@ -7,15 +7,17 @@
 # stop the others; the limits add up to under 8 minutes):
 #   env     the machine: GPU, CUDA, CuPy, NumPy, Python (stops the script without CuPy or a GPU)
 #   tests   python -m pytest --device cuda: every test that runs on the device (their ids say
-#           "cuda"), and the backend's; the CPU-only tests (the slow learning ones among them) are left out
+#           "cuda"), and the backend's; the CPU-only tests (the slow learning ones among them) are left
+#           out; the files in several processes at once (scripts/pytest_shards.py)
 #   train   tinygan train dcgan --device cuda for one epoch
 #   eval    tinygan eval of its checkpoint on 10,000 samples (FID, classifier score, classes)
 #   sample  tinygan sample: a grid of 64 samples
 #   bench   benchmarks/step_time.py --device cuda (against PyTorch CUDA where torch has CUDA,
 #           else the GEMM limit)
 # Everything goes to OUT_DIR (default: $OUT when set, else runs/gpu_check-DATE-TIME), which must be
-# empty or absent: each part's log (NAME.log), tests.xml, dcgan/ (the run), samples_dcgan.png,
-# step_time.json, and summary.json + summary.txt, rewritten after every part.
+# empty or absent: each part's log (NAME.log), the test processes' tests-I.xml and tests-I.log,
+# dcgan/ (the run), samples_dcgan.png, step_time.json, and summary.json + summary.txt, rewritten
+# after every part.
 #
 # MNIST: the script never downloads. It reads .data/mnist/ in this checkout (git-ignored; fill it with
 # `mkdir -p .data/mnist && cp ~/.cache/tinygan/mnist/* .data/mnist/`), else $TINYGAN_DATA or the cache.
@@ -23,7 +25,7 @@
 # --dry-run (or TINYGAN_TEST_DEVICE=fakecuda) runs every part on the CPU, with device "cuda" played
 # by the stand-in for CuPy (tests/fakecupy.py) and tiny sizes: the script's own plumbing, proven
 # before GPU minutes are spent. Limits: GPU_CHECK_<PART>_S (e.g. GPU_CHECK_TESTS_S=300); test
-# files: GPU_CHECK_TEST_FILES. Exit status: 0 when every part passed, 1 when one did not, 2 for bad
+# files: GPU_CHECK_TEST_FILES; test processes: GPU_CHECK_SHARDS. Exit status: 0 when every part passed, 1 when one did not, 2 for bad
 # usage or missing MNIST, 3 without CuPy or a GPU.
 set -uo pipefail
 
@@ -78,8 +80,12 @@ SUMMARY=("$PY" "$REPO/scripts/gpu_check_summary.py")
 
 if [ "$DRY" = 1 ]; then
     MODE=dry-run DEVICE=fakecuda
+    # The stand-in's matrix products are NumPy's; OpenBLAS's own threads, which tinygan's CPU path
+    # would have turned off, spin against the other processes on a small shared machine.
+    export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
     TINYGAN=("$PY" "$REPO/tests/fakecupy.py" -m tinygan)
     TEST_FILES=(${GPU_CHECK_TEST_FILES:-tests/test_backend.py tests/test_losses.py})
+    SHARDS="${GPU_CHECK_SHARDS:-2}"
     TRAIN_ARGS=(--steps 3 --batch-size 8 --log-every 1 --sample-every 3 --checkpoint-every 3)
     EVAL_N=200 SAMPLE_N=16
     BENCH_ARGS=(--device fakecuda --batch-sizes 8 --warmup 1 --iters 2)
@@ -94,6 +100,10 @@ else
         case " ${TEST_FILES[*]} " in *" $file "*) ;; *) TEST_FILES+=("$file") ;; esac
     done
     [ -n "${GPU_CHECK_TEST_FILES:-}" ] && TEST_FILES=($GPU_CHECK_TEST_FILES)
+    # Several pytest processes share the card: its small kernels leave it idle while one process's
+    # Python runs, and each process compiles the kernels it meets first on a core of its own.
+    CORES="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
+    SHARDS="${GPU_CHECK_SHARDS:-$(( CORES / 2 < 1 ? 1 : (CORES / 2 > 8 ? 8 : CORES / 2) ))}"
     TRAIN_ARGS=(--epochs 1 --log-every 100)
     EVAL_N=10000 SAMPLE_N=64
     BENCH_ARGS=(--device cuda)
@@ -137,8 +147,8 @@ mkdir -p .data/mnist && cp ~/.cache/tinygan/mnist/* .data/mnist/ (details: mnist
     exit 2
 fi
 
-run_part tests 200 "$PY" -m pytest -q -p no:cacheprovider --tb=short --durations=15 --device "$DEVICE" \
-    -k "cuda or test_backend" --junitxml="$OUT_DIR/tests.xml" "${TEST_FILES[@]}"
+run_part tests 200 "$PY" "$REPO/scripts/pytest_shards.py" "$SHARDS" "$OUT_DIR" -q -p no:cacheprovider --tb=short \
+    --durations=10 --device "$DEVICE" -k "cuda or test_backend" -- "${TEST_FILES[@]}"
 
 run_part train 90 "${TINYGAN[@]}" train dcgan --device cuda --data "$MNIST" --out "$OUT_DIR/dcgan" "${TRAIN_ARGS[@]}"
 

@@ -74,22 +74,26 @@ def read_env(out):
 
 
 def read_tests(out):
-    """Counts from the JUnit report (pytest writes it even when interrupted), and the failures."""
-    path = out / "tests.xml"
-    if not path.exists():
-        return {"report": "missing (pytest was killed before writing tests.xml; see tests.log)"}
-    root = ET.parse(path).getroot()
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    counts = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
-    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    """Counts from the shards' JUnit reports (pytest writes one even when interrupted), and the failures."""
+    reports = sorted(out.glob("tests-*.xml"))
+    logs = sorted(out.glob("tests-*.log"))
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "shards": len(logs),
+              "missing_reports": [log.with_suffix(".xml").name for log in logs
+                                  if not log.with_suffix(".xml").exists()]}
     failed = []
-    for case in root.iter("testcase"):
-        problem = case.find("failure")
-        if problem is None:
-            problem = case.find("error")
-        if problem is not None:
-            message = (problem.get("message") or "").strip().splitlines()
-            failed.append(f"{case.get('classname')}::{case.get('name')}: {message[0][:200] if message else ''}")
+    for path in reports:
+        root = ET.parse(path).getroot()
+        for suite in [root] if root.tag == "testsuite" else root.iter("testsuite"):
+            for k in ("tests", "failures", "errors", "skipped"):
+                counts[k] += int(suite.get(k, 0))
+        for case in root.iter("testcase"):
+            problem = case.find("failure")
+            if problem is None:
+                problem = case.find("error")
+            if problem is not None:
+                message = (problem.get("message") or "").strip().splitlines()
+                failed.append(f"{case.get('classname')}::{case.get('name')}: {message[0][:200] if message else ''}")
+    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
     counts["failed_tests"] = failed[:30]
     return counts
 
@@ -170,13 +174,18 @@ def describe(name, part):
     if name == "env" and "gpu" in r:
         return f"{r['gpu']}, CuPy {r['cupy']}, CUDA {r['cuda_runtime']}, NumPy {r['numpy']}"
     if name == "tests" and "tests" in r:
-        line = f"{r['passed']} passed, {r['failures']} failed, {r['errors']} errors, {r['skipped']} skipped"
+        line = (f"{r['passed']} passed, {r['failures']} failed, {r['errors']} errors, {r['skipped']} skipped "
+                f"({r['shards']} processes)")
+        if r["missing_reports"]:
+            line += f"; no report from {', '.join(r['missing_reports'])} (killed: see its log)"
         return line + "".join(f"\n         FAILED {t}" for t in r["failed_tests"])
     if name == "train" and "step" in r:
         return (f"{r['step']} steps ({r['epoch']:.2f} epochs) in {r['time']:.1f} s, {r['it_per_s']:.1f} it/s; "
                 f"d_loss {r.get('d_loss', float('nan')):.3f}, g_loss {r.get('g_loss', float('nan')):.3f}")
     if name == "eval" and r.get("fid") is not None:
-        return (f"FID {r['fid']:.2f} (real vs real {r['fid_real_vs_real']}), classifier score "
+        baseline = r["fid_real_vs_real"]
+        baseline = f"{baseline:.2f}" if isinstance(baseline, (int, float)) else "?"
+        return (f"FID {r['fid']:.2f} (real vs real {baseline}), classifier score "
                 f"{r['classifier_score']:.2f}, {r['classes_covered']}/10 classes, {r['n']} samples at step {r['step']}")
     if name == "sample" and r:
         return f"{r['grid']} ({r['bytes']} bytes)"

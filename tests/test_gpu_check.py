@@ -36,8 +36,7 @@ def test_dry_run_reports_every_part(tmp_path, mnist_root, request):
     if request.config.getoption("--device") != "cpu":
         pytest.skip("the dry run does not depend on --device: it runs once, in the plain pass")
     out = tmp_path / "out"
-    done = _run([str(out), "--dry-run"], env={"TINYGAN_DATA": str(mnist_root),
-                                              "GPU_CHECK_TEST_FILES": "tests/test_backend.py"})
+    done = _run([str(out), "--dry-run"], env={"TINYGAN_DATA": str(mnist_root)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["mode"] == "dry-run" and "stopped" not in summary
@@ -49,8 +48,9 @@ def test_dry_run_reports_every_part(tmp_path, mnist_root, request):
     env = summary["env"]
     assert env["gpu"] == "fakecuda (CPU stand-in)" and env["numpy"] == np.__version__ and env["mnist"] == str(mnist_root)
     tests = summary["parts"]["tests"]["results"]
-    assert tests["passed"] >= 10 and tests["failures"] == tests["errors"] == 0, tests
-    assert (out / "tests.xml").is_file()
+    assert tests["passed"] >= 20 and tests["failures"] == tests["errors"] == 0, tests
+    assert tests["shards"] == 2 and not tests["missing_reports"]
+    assert all((out / f"tests-{i}.{ext}").is_file() for i in (0, 1) for ext in ("xml", "log"))
     train = summary["parts"]["train"]["results"]
     assert train["step"] == 3 and math.isfinite(train["d_loss"]) and math.isfinite(train["g_loss"])
     assert (out / "dcgan" / "checkpoint.npz").is_file() and (out / "dcgan" / "samples.png").is_file()
