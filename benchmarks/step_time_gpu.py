@@ -251,9 +251,13 @@ def main(args):
         head += f"{'torch ms':>10}{'it/s':>8}{'pool MB':>9}{'time ratio':>12}"
     print(head, flush=True)
     rows = []
+    record = {"device": info, "torch": torch.__version__ if torch else why_not,
+              "settings": {"warmup": args.warmup, "iters": args.iters, "models": args.models,
+                           "batch_sizes": batch_sizes, "fake": args.device == "fakecuda"}, "rows": rows}
     for model in args.models:
         for batch in batch_sizes:
             row = {"model": model, "batch": batch}
+            rows.append(row)
             try:
                 row.update(measure_tinygan(model, batch, xp, args))
                 if torch:
@@ -262,8 +266,10 @@ def main(args):
             except Exception as exc:  # one failing configuration (out of memory, ...) must not hide the others
                 row["error"] = f"{type(exc).__name__}: {exc}"
                 print(f"{model:<7}{batch:>6}  failed: {row['error']}", flush=True)
-                rows.append(row)
                 continue
+            finally:
+                if args.json:  # after every row: a run stopped half-way keeps the rows it has
+                    write_json(args.json, record)
             line = (f"{model:<7}{batch:>6}{row['tinygan_ms']:>12.2f}{1e3 / row['tinygan_ms']:>8.1f}"
                     f"{row['tinygan_pool_mb']:>9.0f}{row['gemm_limit_ms']:>9.2f}"
                     f"{row['gemm_limit_ms'] / row['tinygan_ms']:>12.2f}")
@@ -271,15 +277,9 @@ def main(args):
                 line += (f"{row['torch_ms']:>10.2f}{1e3 / row['torch_ms']:>8.1f}{row['torch_pool_mb']:>9.0f}"
                          f"{row['time_ratio']:>12.2f}")
             print(line, flush=True)
-            rows.append(row)
     print("GEMM ms: the iteration's matrix products alone, at tinygan's shapes, launched back to back by CuPy "
           "(the limit no iteration on this card goes below); GEMM share = GEMM ms / tinygan ms"
           + ("; time ratio = tinygan / PyTorch" if torch else ""))
-    if args.json:
-        write_json(args.json, {"device": info, "torch": torch.__version__ if torch else why_not,
-                               "settings": {"warmup": args.warmup, "iters": args.iters, "models": args.models,
-                                            "batch_sizes": batch_sizes, "fake": args.device == "fakecuda"},
-                               "rows": rows})
     return 1 if any("error" in row for row in rows) else 0
 
 
