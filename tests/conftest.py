@@ -81,6 +81,20 @@ def _seeded():
 
 
 @pytest.fixture
+def fake_cuda(monkeypatch):
+    """Device 'cuda' played by the stand-in for CuPy (tests/fakecupy.py) in this test, whatever --device
+    says; the backend's previous state, the CPU default device and fresh generators come back after."""
+    import fakecupy
+    for name in ("_cupy", "_cupyx", "_cupy_error"):
+        monkeypatch.setattr(backend, name, getattr(backend, name))
+    fakecupy.install()
+    tinygan.manual_seed(0)
+    yield fakecupy
+    backend.set_default_device("cpu")
+    tinygan.random._generators.clear()
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 
