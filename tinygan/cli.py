@@ -209,7 +209,7 @@ def cmd_sample(args):
     elif recipe.conditional:
         labels = recipe.random_labels(args.n)
     with no_grad():
-        latent = recipe.sample_latent(args.n, labels)
+        latent = recipe.sample_inputs(args.n, labels)
         images = recipe.sample_images(latent).numpy()
     save_grid(images, args.out, nrow=recipe.grid_columns(latent), title=f"{recipe.name}, step {meta.get('step')}")
     print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)

@@ -150,44 +150,46 @@ class Trainer:
         """One generator step and the d_steps discriminator steps before it; returns the info
         dicts as detached 0-d tensors (no device-to-host copy here)."""
         recipe = self.recipe
-        recipe.before_step(self.step)
+        recipe.before_step(self.step, self.loader.batch_size)
+        phase = recipe.current_phase()
         nets = list(recipe.networks().values())
         opts = recipe.optimizers()
         info = {}
         for _ in range(self.d_steps):
             real, labels = next(batches)
             if self.config.schedule == "keras":
-                info_d = self._keras_d_step(real, labels, nets, opts)
+                info_d = self._keras_d_step(real, labels, nets, opts, phase)
                 continue
             loss_d, info_d = recipe.d_loss(real, labels)
-            self._d_update(loss_d, nets, opts)
+            self._d_update(loss_d, nets, opts, phase)
         info.update(info_d)
-        frozen = [recipe.networks()[name] for name in recipe.frozen_in_g_step]
+        frozen = [recipe.networks()[name] for name in phase.frozen_in_g_step]
         with _frozen(frozen):
             loss_g, info_g = recipe.g_step_loss(real, labels)
             for m in nets:
                 m.zero_grad()
             loss_g.backward()
-        for name in recipe.g_optimizers:
+        for name in phase.g_optimizers:
             opts[name].step()
         info.update(info_g)
+        info.update(recipe.after_g_step(info))
         return info
 
-    def _d_update(self, loss_d, nets, opts):
+    def _d_update(self, loss_d, nets, opts, phase):
         for m in nets:
             m.zero_grad()
         loss_d.backward()
-        for name in self.recipe.d_optimizers:
+        for name in phase.d_optimizers:
             opts[name].step()
         self.recipe.after_d_step()
 
-    def _keras_d_step(self, real, labels, nets, opts):
+    def _keras_d_step(self, real, labels, nets, opts, phase):
         """Two discriminator updates, on the real batch and then on fakes that the generator's
         networks (those the generator step trains) draw in inference mode."""
         recipe = self.recipe
         loss_real, info_real = recipe.d_loss_real(real, labels)
-        self._d_update(loss_real, nets, opts)
-        generators = [m for name, m in recipe.networks().items() if name not in recipe.frozen_in_g_step]
+        self._d_update(loss_real, nets, opts, phase)
+        generators = [m for name, m in recipe.networks().items() if name not in phase.frozen_in_g_step]
         flags = [(m, m.training) for g in generators for m in g.modules()]
         for g in generators:
             g.eval()
@@ -197,7 +199,7 @@ class Trainer:
             for m, flag in flags:
                 object.__setattr__(m, "training", flag)
         loss_fake, info_fake = recipe.d_loss_fake(fake, labels)
-        self._d_update(loss_fake, nets, opts)
+        self._d_update(loss_fake, nets, opts, phase)
         return {"d_loss": (loss_real + loss_fake).detach() * 0.5, **info_real, **info_fake}
 
     def fit(self, resume=False):
