@@ -333,7 +333,7 @@ def test_cli_trains_the_schedule_unless_told_otherwise(monkeypatch, tmp_path):
     class FakeTrainer:
         checkpoint_path = tmp_path / "checkpoint.npz"
 
-        def __init__(self, recipe, loader, out, config, evaluator=None):
+        def __init__(self, recipe, loader, out, config, evaluator=None, run_info=None):
             seen.append((recipe, loader, config))
 
         def fit(self, resume=False):
