@@ -13,7 +13,7 @@ two processes run alternately, --block iterations at a time (tinygan then PyTorc
 then tinygan, ...), with a short pause before each block so that the other's threads are idle;
 the time ratio is the median over these rounds of the ratio of the two blocks' medians.
 
-Models (as in issue 3):
+Models:
   MLP GAN  G z(100)->256->LReLU(0.2)->BN->512->LReLU->BN->1024->LReLU->BN->784->tanh;
            D 784->512->LReLU->256->LReLU->1.
   DCGAN    G z(100)->Linear 128*7*7->reshape->BN2d->ReLU->ConvT(128,64,4,2,1)->BN2d->ReLU

@@ -1,4 +1,4 @@
-"""Print the README's two-domain table (markdown) from `tinygan eval` outputs and the baselines.
+"""Print the two-domain tables of docs/variants.md (markdown) from `tinygan eval` outputs and the baselines.
 
     PYTHONPATH=. python scripts/two_domain_table.py runs/baselines.json runs/cogan_negative runs/discogan_negative ...
 

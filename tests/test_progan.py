@@ -1,4 +1,4 @@
-"""ProGAN (issue 12): its three layers (gradients to second order, forward values against loops
+"""ProGAN: its three layers (gradients to second order, forward values against loops
 and closed forms, the equalized learning rate against a plain layer), the growing networks'
 fade-in at alpha = 0 and 1, the growth schedule, the padded data, Adam on blocks not yet in use,
 bit-identical resume across a phase boundary, and a short run on real MNIST that must learn."""

@@ -3,7 +3,7 @@ with Stage-I frozen), exact resume across the stage boundary, the tree generator
 the label-accuracy metric both report.
 
 The schedule and resume tests use tiny networks (4-8 channels) on synthetic images, so that
-the file runs in seconds; the real runs are in the README.
+the file runs in seconds; the real runs are in docs/variants.md.
 """
 
 import math

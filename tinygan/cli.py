@@ -143,6 +143,9 @@ def build_parser(variant=None, given_only=False):
     train.add_argument("--d-steps", type=_positive_int, default=None,
                        help="discriminator steps per generator step (default: the variant's own, e.g. wgan's 5; "
                             "for a variant with --n-critic, the same number)")
+    train.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                       help="keep a running average of G's weights with this decay (e.g. 0.999) and sample from it; "
+                            "0: off (default: the variant's own: progan 0.999, the others off)")
     train.add_argument("--schedule", choices=["alternating", "keras"], default="alternating",
                        help="alternating: one D update on the joint real+fake loss per D step (default); keras: the "
                             "seed chapter's Keras loop, a D update on a real batch then one on fakes drawn in "
@@ -164,6 +167,8 @@ def build_parser(variant=None, given_only=False):
     sample.add_argument("--label", type=int, default=None, help="digit to draw (conditional variants)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    sample.add_argument("--raw", action="store_true",
+                        help="draw with G's last weights, not their running average (for runs trained with --ema)")
 
     ev = sub.add_parser("eval", help="FID, classifier score and mode coverage of a checkpoint's samples (JSON)")
     ev.add_argument("checkpoint", type=Path)
@@ -176,6 +181,8 @@ def build_parser(variant=None, given_only=False):
     ev.add_argument("--out", type=Path, default=None,
                     help="also write the JSON to this file (default: print it only); an evaluation of more "
                          "samples already there is not replaced")
+    ev.add_argument("--raw", action="store_true",
+                    help="evaluate G's last weights, not their running average (for runs trained with --ema)")
     return parser
 
 
@@ -207,8 +214,9 @@ def recipe_config(recipe_cls, values, where):
         raise ValueError(f"{where}: its {recipe_cls.name} config is not valid: {exc}") from None
 
 
-def load_run(checkpoint, device=None):
-    """Rebuild the recipe of a checkpoint (from its metadata) and load its weights."""
+def load_run(checkpoint, device=None, raw=False):
+    """Rebuild the recipe of a checkpoint (from its metadata) and load its weights: the running
+    average of G's weights when the run kept one, unless ``raw``. ``meta["weights"]`` says which."""
     from tinygan.checkpoint import load_checkpoint, read_meta
     from tinygan.gan.registry import get_recipe
     from tinygan.gan.trainer import join_recipe_state
@@ -220,6 +228,13 @@ def load_run(checkpoint, device=None):
     recipe = recipe_cls(recipe_config(recipe_cls, meta.get("config"), checkpoint), device=device)
     meta, arrays = load_checkpoint(checkpoint, recipe.networks())
     recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
+    meta["weights"] = "last"
+    if "ema" in meta and not raw:
+        from tinygan.gan.ema import EMA, ema_arrays
+        ema = EMA(recipe.generators(), meta["ema"]["decay"])
+        ema.load_state_dict(meta["ema"], ema_arrays(arrays))
+        ema.copy_to_networks()
+        meta["weights"] = f"running average (decay {ema.decay})"
     for m in recipe.networks().values():
         m.eval()
     return recipe, meta
@@ -405,7 +420,7 @@ def cmd_sample(args):
     if args.out.is_dir():
         raise IsADirectoryError(f"--out: {args.out} is a directory; give a file name such as "
                                 f"{args.out / 'samples.png'}")
-    recipe, meta = load_run(args.checkpoint, args.device)
+    recipe, meta = load_run(args.checkpoint, args.device, raw=args.raw)
     tinygan.manual_seed(args.seed)
     labels = None
     if args.label is not None:
@@ -419,7 +434,8 @@ def cmd_sample(args):
     with no_grad():
         inputs = recipe.sample_inputs(args.n, labels)
         images = recipe.sample_images(inputs).numpy()
-    save_grid(images, args.out, nrow=recipe.grid_columns(inputs), title=f"{recipe.name}, step {meta.get('step')}")
+    save_grid(images, args.out, nrow=recipe.grid_columns(inputs),
+              title=f"{recipe.name}, step {meta.get('step')}, {meta['weights']} weights")
     print(f"wrote a grid of {len(images)} images (--n {args.n}) to {args.out}", file=sys.stderr)
     return 0
 
@@ -427,12 +443,13 @@ def cmd_sample(args):
 def cmd_eval(args):
     if args.out is not None:
         _check_eval_out(args.out, args.n)
-    recipe, meta = load_run(args.checkpoint, args.device)
+    recipe, meta = load_run(args.checkpoint, args.device, raw=args.raw)
     if args.data is not None and not recipe.reads_mnist_in_eval:
         raise ValueError(f"--data: the {recipe.name} variant's evaluation reads no MNIST files (its real "
                          "statistics ship with tinygan); leave --data out")
     scores = recipe.evaluate(n=args.n, seed=args.seed, data=args.data)
-    scores = {"checkpoint": str(args.checkpoint), "recipe": recipe.name, "step": meta.get("step"), **scores}
+    scores = {"checkpoint": str(args.checkpoint), "recipe": recipe.name, "step": meta.get("step"),
+              "weights": meta["weights"], **scores}
     text = json.dumps(scores, indent=2)
     print(text)
     if args.out is not None:

@@ -171,3 +171,30 @@ def draw_graph(outputs, path, modules=None, collapse="layers", title=None, dot=F
     if dot:
         Path(path).with_suffix(".dot").write_text(graph.to_dot())
     return graph
+
+
+def save_progress_gif(frames, out_path, max_frames=60, frame_ms=250, last_ms=2000):
+    """An animated GIF of the PNG files ``frames`` (sample grids in training order), written
+    atomically: at most ``max_frames`` of them, evenly spaced, the last always included, each
+    shown ``frame_ms`` and the last ``last_ms``. Frames of different sizes (a longer title) are
+    placed on a white canvas of the largest size. Pillow comes with matplotlib."""
+    from PIL import Image
+    frames = list(frames)
+    if not frames:
+        return
+    if len(frames) > max_frames:
+        picks = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
+        frames = [frames[i] for i in sorted(set(picks.tolist()))]
+    images = []
+    for path in frames:
+        with Image.open(path) as im:
+            images.append(im.convert("L"))
+    width, height = max(im.width for im in images), max(im.height for im in images)
+    canvases = []
+    for im in images:
+        canvas = Image.new("L", (width, height), 255)
+        canvas.paste(im, ((width - im.width) // 2, 0))
+        canvases.append(canvas)
+    with atomic_write(out_path) as f:
+        canvases[0].save(f, format="GIF", save_all=True, append_images=canvases[1:], loop=0,
+                         duration=[frame_ms] * (len(canvases) - 1) + [last_ms])

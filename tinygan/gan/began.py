@@ -32,8 +32,8 @@ Networks. The paper's (``--generator paper --discriminator paper``; ``n`` filter
     sub-sampling, nearest-neighbour up-sampling, no batch-norm, as in the paper (shrunk: one conv
     per scale in the encoder where the paper has two).
 The defaults depart from the paper's networks, because on MNIST at minutes of CPU its ELU decoder
-as G collapses onto 1s (the digit an auto-encoder reconstructs best) whatever gamma and lambda_k
-(runs in notes/BEGAN_fix_14d.md):
+as G collapsed onto 1s (the digit an auto-encoder reconstructs best) in every setting tried, gamma
+0.7 and 1.0, lambda_k 0.01 to 0.1 (the runs are in docs/variants.md, section BEGAN):
     G (``--generator dcgan``): DCGAN's generator, Dense 128*7*7 -> BN -> ReLU
         -> ConvT(128, 64, 4, 2, 1) -> BN -> ReLU -> ConvT(64, 1, 4, 2, 1) -> tanh
     D (``--discriminator small``): Conv(1, 4n, 4, 2, 1) ReLU [14x14] -> Dense h -> Dense 4n*14*14

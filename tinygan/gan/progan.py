@@ -16,6 +16,8 @@ Loss (appendix A.1): WGAN-GP with the drift term, one critic step per generator 
 
     L_D = E D(G(z)) - E D(x) + lambda E (||grad D(x_hat)|| - 1)^2 + eps_drift E D(x)^2,
     L_G = -E D(G(z)),    lambda = 10, eps_drift = 0.001,  Adam(1e-3, beta1 0, beta2 0.99, eps 1e-8).
+Samples (appendix A.1): drawn from a running average of G's weights, decay 0.999 (the Trainer's
+``ema``, on by default for this recipe: ``default_ema``; ``--ema 0`` samples the last weights).
 
 Where this differs for MNIST on a 2-core CPU: 32x32 grey images (MNIST zero-padded with the
 background value -1) instead of 1024x1024 RGB; channels (64, 32, 16, 8) and z of 128 instead
@@ -94,6 +96,7 @@ class ProGAN(Recipe):
                      "G": "-E[D(G(z))]"}
     Config = ProGANConfig
     n_critic = 1
+    default_ema = 0.999  # samples are drawn from a running average of G's weights (the paper's section A.1)
 
     def build(self):
         c = self.config

@@ -132,6 +132,7 @@ class Recipe:
     data_root = None             # the MNIST directory, for recipes that read images themselves (None: the default)
     reads_mnist_in_eval = False  # does evaluate() read MNIST test images (the others' real statistics ship)?
     length_options = ()          # Config fields that only set the length of default_steps (StackGAN's stage2_steps)
+    default_ema = None           # decay of the running average of G's weights when --ema is not given (None: off)
 
     def __init__(self, config=None, device=None):
         self.config = config if config is not None else self.Config()
@@ -151,6 +152,11 @@ class Recipe:
 
     def optimizers(self):
         return {"G": self.opt_g, "D": self.opt_d}
+
+    def generators(self):
+        """The networks that draw samples, by name: those of ``networks()`` named G... (G, G1, G2,
+        G_AB, ...). The Trainer's running average of weights (``--ema``) averages these."""
+        return {name: m for name, m in self.networks().items() if name.startswith("G")}
 
     def sample_latent(self, n, labels=None):
         """The generator's inputs for n samples, as a tuple (z by default, drawn by ``sample_z``)."""

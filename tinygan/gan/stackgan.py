@@ -21,12 +21,14 @@ matching-aware, as the paper says (Reed et al.'s GAN-CLS): negatives are the fak
 labels AND real images with a mismatched label (y + U{1..9} mod 10); as in the authors' code the
 two negative terms are weighted 1/2 each.
 
-Schedule (the paper's): Stage-I is trained for ``stage1_steps`` generator steps; then G_0 is
-frozen (weights and batch-norm statistics: it runs in eval mode) and Stage-II is trained for
-``stage2_steps`` (the length of ``tinygan train stackgan`` when --steps and --epochs are not given;
-with them, Stage-II lasts until the run ends). The stage is recipe state, set by ``before_step``
-from the step count and saved in checkpoints; which optimizers step and which networks are frozen
-follow it (``current_phase``).
+Schedule (the paper's order, not its length): Stage-I is trained for ``stage1_steps`` generator
+steps; then G_0 is frozen (weights and batch-norm statistics: it runs in eval mode) and Stage-II is
+trained for ``stage2_steps`` (the length of ``tinygan train stackgan`` when --steps and --epochs are
+not given; with them, Stage-II lasts until the run ends). The stage is recipe state, set by
+``before_step`` from the step count and saved in checkpoints; which optimizers step and which
+networks are frozen follow it (``current_phase``). The paper trains each stage for 600 epochs and
+halves the learning rate every 100 epochs; here the learning rate is constant and the stages as
+long as the two options say.
 Adam(2e-4, beta1 = 0.5), batch 64, DCGAN initialisation, lambda = 1: the paper's. lambda multiplies
 the KL averaged over the c_dim dimensions, as the authors' code computes it (the sum over 16
 dimensions would weigh it 16 times more). Sizes are the CPU's, not the paper's (N_g = 128, N_d = 128).

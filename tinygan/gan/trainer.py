@@ -33,10 +33,16 @@ Two options change the schedule for every recipe (``TrainConfig``):
   with replacement (``np.random.randint(0, N, batch_size)``: the loader's ``replacement``). The
   default ``"alternating"`` makes one update on the joint loss ``recipe.d_loss``.
 
+A third option leaves the game alone and changes what is sampled: ``ema``, a running average of
+the generator's weights (``tinygan.gan.ema``), updated after every generator step and used for
+the sample grids and evaluations. Off by default, except for recipes whose paper samples from
+one (``Recipe.default_ema``: ProGAN's 0.999).
+
 Files in ``out_dir``:
-    checkpoint.npz       networks, optimizers, RNG and data-loader state, step (atomic writes)
+    checkpoint.npz       networks, optimizers, the running average, RNG and data-loader state, step (atomic writes)
     metrics.jsonl        one JSON object per logged step
-    samples/step_*.png   sample grids; samples.png the latest
+    samples/step_*.png   sample grids (of the running average, when there is one); samples.png the latest
+    progress.gif         the sample grids so far, as an animation
     losses.png           loss curves
 """
 
@@ -55,6 +61,7 @@ from pathlib import Path
 from tinygan import backend, random
 from tinygan.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from tinygan.data.atomic import atomic_write
+from tinygan.gan.ema import ARRAY_PREFIX as EMA_PREFIX, EMA, ema_arrays
 from tinygan.gan.recipe import batch_size
 from tinygan.tensor import Tensor, no_grad
 
@@ -89,6 +96,7 @@ class TrainConfig:
     grid_size: int = 64          # samples in a grid (a square number)
     d_steps: int | None = None   # discriminator steps per generator step (None: the recipe's n_critic)
     schedule: str = "alternating"  # alternating | keras (see the module docstring)
+    ema: float | None = None     # decay of the running average of G's weights (None: the recipe's own; 0: off)
 
     def __post_init__(self):
         if self.d_steps is not None and (not isinstance(self.d_steps, int) or self.d_steps < 1):
@@ -107,6 +115,8 @@ class TrainConfig:
         if not (isinstance(self.checkpoint_minutes, (int, float)) and 0 <= self.checkpoint_minutes < math.inf):
             raise ValueError(f"checkpoint_minutes: expected a non-negative number (0: by steps only), "
                              f"got {self.checkpoint_minutes!r}")
+        if self.ema is not None and not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema: expected a decay in [0, 1) (e.g. 0.999; 0: off), got {self.ema!r}")
 
 
 # The TrainConfig fields that do not change a run's mathematics: how long it trains and how often
@@ -170,13 +180,16 @@ class Trainer:
         self.stop_signal = None                  # the name of the signal that asked the loop to stop
         self._sums, self._count = {}, 0          # logged values summed since the last progress line
         self.fixed_latent, self.fixed_labels = recipe.fixed_latent(self.config.grid_size)
+        decay = recipe.default_ema if self.config.ema is None else self.config.ema
+        self.ema = EMA(recipe.generators(), decay) if decay else None
 
     def settings(self):
         """What makes this run's mathematics, by section: the recipe's Config, the TrainConfig
-        fields outside CADENCE (d_steps as the number of discriminator steps it means), the batch
-        size and ``run_info``. Saved in every checkpoint and compared on resume."""
+        fields outside CADENCE (d_steps and ema as the values they mean, the recipe's own where
+        the config says None), the batch size and ``run_info``. Saved in every checkpoint and
+        compared on resume."""
         train = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in CADENCE}
-        train["d_steps"] = self.d_steps
+        train.update(d_steps=self.d_steps, ema=self.ema.decay if self.ema else 0.0)
         return {"config": dataclasses.asdict(self.recipe.config), "train": train,
                 "run": {"batch_size": self.loader.batch_size, **self.run_info}}
 
@@ -219,6 +232,8 @@ class Trainer:
             loss_g.backward()
         for name in phase.g_optimizers:
             opts[name].step()
+        if self.ema is not None:
+            self.ema.update()
         info.update(info_g)
         info.update(recipe.after_g_step(info))
         return info
@@ -265,8 +280,9 @@ class Trainer:
             self.metrics_path.write_text("")
         for m in self.recipe.networks().values():
             m.train()
+        ema = f", running average of G (decay {self.ema.decay})" if self.ema else ""
         self.log(f"training {self.recipe.name} for {self.total_steps} steps ({len(self.loader)} batches an epoch, "
-                 f"{self.d_steps} per step, schedule {self.config.schedule}) on {self.recipe.device}; "
+                 f"{self.d_steps} per step, schedule {self.config.schedule}{ema}) on {self.recipe.device}; "
                  f"writing to {self.out_dir}")
         with self._stop_on_signals():
             return self._loop()
@@ -349,7 +365,8 @@ class Trainer:
         for m in self.recipe.networks().values():
             m.eval()
         try:
-            scores = self.evaluator(self.recipe)
+            with self._sampling_weights():
+                scores = self.evaluator(self.recipe)
         finally:
             for m in self.recipe.networks().values():
                 m.train()
@@ -360,26 +377,36 @@ class Trainer:
         return {**last, **record}
 
     # -- samples -------------------------------------------------------------------------------
+    def _sampling_weights(self):
+        """Context: the generator weights samples are drawn with (the running average, when kept)."""
+        return self.ema.swapped_in() if self.ema is not None else contextlib.nullcontext()
+
     def sample_grid(self):
-        """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)."""
+        """Images of the fixed latent batch, generated in eval mode (running batch-norm statistics)
+        with the running average of G's weights when there is one."""
         nets = list(self.recipe.networks().values())
         flags = [(m, m.training) for m in nets]
         for m in nets:
             m.eval()
         try:
-            with no_grad():
+            with no_grad(), self._sampling_weights():
                 return self.recipe.sample_images(self.fixed_latent).numpy()
         finally:
             for m, flag in flags:
                 m.train(flag)
 
+    def _step_grids(self):
+        return sorted((self.out_dir / "samples").glob("step_*.png"))
+
     def save_samples(self):
-        from tinygan.viz import plot_losses, save_grid
+        from tinygan.viz import plot_losses, save_grid, save_progress_gif
         images = self.sample_grid()
         nrow = self.recipe.grid_columns(self.fixed_latent)
+        title = f"{self.recipe.name}, step {self.step}" + (" (running average of G)" if self.ema else "")
         path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
-        save_grid(images, path, nrow=nrow, title=f"{self.recipe.name}, step {self.step}")
-        save_grid(images, self.out_dir / "samples.png", nrow=nrow, title=f"{self.recipe.name}, step {self.step}")
+        save_grid(images, path, nrow=nrow, title=title)
+        save_grid(images, self.out_dir / "samples.png", nrow=nrow, title=title)
+        save_progress_gif(self._step_grids(), self.out_dir / "progress.gif")
         plot_losses(self.metrics_path, self.out_dir / "losses.png", title=self.recipe.name)
 
     # -- checkpoints -----------------------------------------------------------------------------
@@ -409,6 +436,9 @@ class Trainer:
             arrays["fixed_labels"] = backend.to_numpy(self.fixed_labels)
         meta["recipe_state"], recipe_arrays = split_recipe_state(self.recipe.state_dict())
         arrays.update(recipe_arrays)
+        if self.ema is not None:
+            meta["ema"], averaged = self.ema.state_dict()
+            arrays.update({EMA_PREFIX + k: v for k, v in averaged.items()})
         save_checkpoint(self.checkpoint_path, self.recipe.networks(), self.recipe.optimizers(), meta, arrays)
 
     def _resume(self):
@@ -418,9 +448,7 @@ class Trainer:
         meta = read_meta(path)
         if meta.get("recipe") != self.recipe.name:
             raise ValueError(f"--resume: {path} is a {meta.get('recipe')} run, not {self.recipe.name}")
-        run = run_settings(meta)
-        if run["train"].get("d_steps") is None:   # older checkpoints: the recipe's own n_critic
-            run["train"]["d_steps"] = self.recipe.n_critic
+        run = resolve_recipe_defaults(run_settings(meta), self.recipe.n_critic, self.recipe.default_ema)
         differences = compare_settings(run, self.settings())
         if differences:
             raise ValueError(f"--resume: {path}: a resumed run keeps the settings it started with, and "
@@ -433,6 +461,13 @@ class Trainer:
                              f"{self.total_steps} steps asked for; ask for more steps to continue it")
         meta, arrays = load_checkpoint(path, self.recipe.networks(), self.recipe.optimizers())
         self.recipe.load_state_dict(join_recipe_state(meta.get("recipe_state", {}), arrays))
+        if (self.ema is None) != ("ema" not in meta):
+            kept = f"keeps a running average of G (decay {meta['ema']['decay']})" if "ema" in meta else \
+                "keeps no running average of G"
+            raise ValueError(f"--resume: {path} {kept}; resume it with the same --ema, "
+                             "or start a new run to change it")
+        if self.ema is not None:
+            self.ema.load_state_dict(meta["ema"], ema_arrays(arrays))
         self.step = step
         self.elapsed = float(meta.get("elapsed", 0.0))
         self.loader.load_state_dict(meta["loader"])
@@ -449,6 +484,9 @@ class Trainer:
         self._count = int(pending["count"])
         self._sums = {k: Tensor(xp.asarray(value, dtype=dtype)) for k, (value, dtype) in pending["sums"].items()}
         self._truncate_metrics()
+        for grid in self._step_grids():  # grids of steps after the checkpoint: the resumed run draws them again
+            if int(grid.stem.split("_")[1]) > self.step:
+                grid.unlink()
         self.log(f"resumed from {path} at step {self.step}")
 
     def _truncate_metrics(self):
@@ -473,6 +511,17 @@ def run_settings(meta):
         if size is not None:
             run["batch_size"] = size
     return {"config": dict(config) if isinstance(config, dict) else {}, "train": train, "run": run}
+
+
+def resolve_recipe_defaults(run, n_critic, default_ema):
+    """``run`` (``run_settings``) with the None that older checkpoints recorded for d_steps and ema
+    ("the recipe's own") replaced by the values they meant."""
+    train = run["train"]
+    if "d_steps" in train and train["d_steps"] is None:
+        train["d_steps"] = n_critic
+    if "ema" in train and train["ema"] is None:
+        train["ema"] = default_ema or 0.0
+    return run
 
 
 def _loader_batch_size(state):
@@ -527,4 +576,4 @@ def _duration(seconds):
 
 
 __all__ = ["CADENCE", "TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "compare_settings",
-           "join_recipe_state", "run_settings", "split_recipe_state"]
+           "join_recipe_state", "resolve_recipe_defaults", "run_settings", "split_recipe_state"]

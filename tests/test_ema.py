@@ -1,0 +1,139 @@
+"""The running average of G's weights (``--ema``): its update against the closed form, the swap
+in and out, checkpoints and exact resume, sampling from it (and ``--raw``), and the animation of
+the sample grids a run writes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygan as tg
+from tinygan import nn
+from tinygan.checkpoint import load_checkpoint
+from tinygan.data import DataLoader
+from tinygan.gan import TrainConfig, Trainer
+from tinygan.gan.ema import EMA, WARMUP
+from tinygan.gan.progan import ProGAN
+from tinygan.gan.vanilla import VanillaGAN
+
+QUIET = dict(log=lambda line: None)
+
+
+def test_update_follows_the_closed_form_with_its_warm_up(device):
+    """After updates with weights w_1, w_2, ... the average is the recurrence
+    s_t = b_t s_{t-1} + (1 - b_t) w_t with b_t = min(decay, (1 + t) / (10 + t)), t = 0, 1, ...,
+    computed here in float64 by hand."""
+    layer = nn.Linear(3, 2).to(device)
+    ema = EMA({"G": layer}, decay=0.9)
+    rng = np.random.default_rng(0)
+    expected = layer.weight.numpy().astype(np.float64)
+    for t in range(30):
+        w = rng.standard_normal(layer.weight.shape).astype(np.float32)
+        layer.weight.data = tg.Tensor(w, device=device).data
+        beta = min(0.9, (1 + t) / (WARMUP + t))
+        expected = beta * expected + (1 - beta) * w
+        ema.update()
+    assert ema.updates == 30
+    np.testing.assert_allclose(tg.backend.to_numpy(ema.shadow["G.weight"]), expected, rtol=1e-5, atol=1e-6)
+    # after the warm-up the decay itself rules: (1 + t) / (10 + t) > 0.9 from t = 80 on
+    ema.updates = 200
+    assert ema.beta() == 0.9
+
+
+def test_swapped_in_computes_with_the_average_and_puts_the_live_weights_back():
+    layer = nn.Linear(4, 3)
+    ema = EMA({"G": layer}, decay=0.5)
+    live = layer.weight.numpy().copy()
+    layer.weight.data = layer.weight.data + 1.0  # the live weights move; the average stays behind
+    ema.update()
+    beta = min(0.5, 1 / WARMUP)                  # the first update: s = beta live + (1 - beta)(live + 1)
+    average = live + (1 - beta)
+    x = tg.Tensor(np.ones((2, 4), np.float32))
+    with ema.swapped_in():
+        np.testing.assert_allclose(layer.weight.numpy(), average, rtol=1e-6)
+        inside = layer(x).numpy()
+    np.testing.assert_allclose(inside, x.numpy() @ average.T + layer.bias.numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(layer.weight.numpy(), live + 1.0)
+
+
+def test_decay_is_checked():
+    with pytest.raises(ValueError, match="decay.*got 1.0"):
+        EMA({"G": nn.Linear(2, 2)}, decay=1.0)
+    with pytest.raises(ValueError, match="ema: expected a decay in"):
+        TrainConfig(ema=-0.1)
+
+
+def _images(n=160):
+    return np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+
+
+def _run(out, steps, ema=0.9, resume=False, seed=0):
+    tg.manual_seed(seed)
+    recipe = VanillaGAN()
+    trainer = Trainer(recipe, DataLoader(_images(), batch_size=16, seed=3), out,
+                      TrainConfig(steps=steps, checkpoint_every=4, sample_every=2, ema=ema), **QUIET)
+    trainer.fit(resume=resume)
+    return trainer
+
+
+def test_the_average_is_checkpointed_and_resumed_exactly(tmp_path):
+    straight = _run(tmp_path / "a", 8)
+    _run(tmp_path / "b", 4)
+    resumed = _run(tmp_path / "b", 8, resume=True, seed=5)
+    assert straight.ema.updates == resumed.ema.updates == 8
+    for key in straight.ema.shadow:
+        np.testing.assert_array_equal(straight.ema.shadow[key], resumed.ema.shadow[key], err_msg=key)
+    meta, arrays = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    assert meta["ema"] == {"decay": 0.9, "updates": 8}
+    assert meta["train_config"]["ema"] == 0.9
+    assert {k for k in arrays if k.startswith("ema.")} == {f"ema.G.{k}" for k, _ in resumed.recipe.G.named_parameters()}
+    # the average is not the last weights, and the grids were drawn from it
+    assert any(not np.array_equal(resumed.ema.shadow[k], p.data) for k, p in resumed.ema.params.items())
+
+
+def test_resume_refuses_a_different_choice_of_average(tmp_path):
+    _run(tmp_path, 4, ema=0.9)
+    with pytest.raises(ValueError, match="ema is 0.0 here but 0.9 in the run; start a new run to change them"):
+        _run(tmp_path, 8, ema=0, resume=True)
+
+
+def test_grids_and_the_progress_animation(tmp_path):
+    from PIL import Image
+    _run(tmp_path, 8)
+    grids = sorted(p.name for p in (tmp_path / "samples").glob("step_*.png"))
+    assert grids == [f"step_{s:06d}.png" for s in (2, 4, 6, 8)]
+    with Image.open(tmp_path / "progress.gif") as gif:
+        assert gif.n_frames == 4
+    # a resumed run draws the grids after its checkpoint again, so stale ones are removed first
+    _run(tmp_path, 10, resume=True)
+    with Image.open(tmp_path / "progress.gif") as gif:
+        assert gif.n_frames == 5
+
+
+def test_progan_samples_from_an_average_by_default_and_ema_0_turns_it_off(tmp_path):
+    recipe = ProGAN()
+    loader = recipe.make_loader(_images(), np.zeros(160, np.int64), batch_size=16, device="cpu")
+    assert Trainer(recipe, loader, tmp_path, TrainConfig(steps=1), **QUIET).ema.decay == 0.999
+    assert Trainer(recipe, loader, tmp_path, TrainConfig(steps=1, ema=0), **QUIET).ema is None
+    assert Trainer(VanillaGAN(), loader, tmp_path, TrainConfig(steps=1), **QUIET).ema is None
+
+
+def test_sample_and_eval_use_the_average_unless_raw(tmp_path):
+    run = _run(tmp_path / "run", 6)
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    from tinygan.cli import load_run
+    averaged, meta = load_run(ckpt)
+    raw, raw_meta = load_run(ckpt, raw=True)
+    assert meta["weights"].startswith("running average") and raw_meta["weights"] == "last"
+    for key, p in run.ema.params.items():
+        name, pname = key.split(".", 1)
+        np.testing.assert_array_equal(dict(averaged.networks()[name].named_parameters())[pname].data,
+                                      run.ema.shadow[key])
+        np.testing.assert_array_equal(dict(raw.networks()[name].named_parameters())[pname].data, p.data)
+    out = tmp_path / "raw.png"
+    done = subprocess.run([sys.executable, "-m", "tinygan", "sample", str(ckpt), "--raw", "--n", "4",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert out.exists()
