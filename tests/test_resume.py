@@ -71,6 +71,7 @@ def test_resume_continues_to_a_new_total_as_one_longer_run(fake_mnist, tmp_path)
 @pytest.mark.parametrize("flag, value, run_value", [
     ("--lr", 0.5, "0.0002"), ("--seed", 4, "3"), ("--batch-size", 8, "16"), ("--d-steps", 2, "1"),
     ("--schedule", "keras", "alternating"), ("--g-cost", "minimax", "non-saturating"), ("--z-dim", 64, "100"),
+    ("--ema", 0.9, "0.0"),
 ])
 def test_resume_refuses_a_setting_that_differs_from_the_run(fake_mnist, tmp_path, capsys, flag, value, run_value):
     run = tmp_path / "run"
