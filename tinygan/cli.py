@@ -1,6 +1,6 @@
 """The ``tinygan`` command (also ``python -m tinygan``).
 
-    tinygan list [--verbose [VARIANT ...]]        the GAN variants (with -v: each one's card)
+    tinygan list [--verbose [VARIANT ...]]        the GAN variants in curriculum order (with -v: their cards)
     tinygan train VARIANT [options]               train on MNIST (fetched on first use)
     tinygan sample CHECKPOINT --n 64 --out grid.png [--label 3]
     tinygan eval CHECKPOINT [--n 10000] [--out scores.json]   FID, classifier score, mode coverage
@@ -110,9 +110,10 @@ def build_parser(variant=None, given_only=False):
     sub = parser.add_subparsers(dest="command", metavar="{list,train,sample,eval}")
     sub.required = True
 
-    listing = sub.add_parser("list", help="list the GAN variants")
+    listing = sub.add_parser("list", help="list the GAN variants, in the order to learn them")
     listing.add_argument("--verbose", "-v", action="store_true",
-                         help="print each variant's card: paper, losses, networks layer by layer, optimizers, schedule")
+                         help="print each variant's card: paper, source file, what the paper changes, its tour "
+                              "chapter, losses, networks layer by layer with output shapes, optimizers, schedule")
     listing.add_argument("names", nargs="*", metavar="VARIANT", help="only these variants (default: all)")
 
     train = sub.add_parser("train", help="train a GAN variant on MNIST",
@@ -346,8 +347,9 @@ def _stopped_at_once(checkpoint, argv):
 
 
 def cmd_list(args):
+    from tinygan.gan.card import curriculum_order
     from tinygan.gan.registry import RECIPES, get_recipe
-    names = args.names or sorted(RECIPES)
+    names = args.names or curriculum_order(RECIPES)
     classes = [get_recipe(name) for name in names]
     if not args.verbose:
         for cls in classes:
