@@ -88,7 +88,7 @@ def test_resume_refuses_a_setting_that_differs_from_the_run(fake_mnist, tmp_path
 
 
 def test_stackgan_resumed_in_stage_two_stays_in_stage_two(fake_mnist, tmp_path):
-    """The issue's example: --stage1-steps is not repeated on resume, and the run keeps it."""
+    """--stage1-steps is not repeated on resume, and the run keeps it: Stage-II goes on, not Stage-I."""
     tiny = ("--z-dim", 8, "--c-dim", 4, "--cond-dim", 4, "--ngf", 8, "--ndf", 4, "--n-res", 1)
     run = tmp_path / "sg"
     assert train("stackgan", *tiny, "--stage1-steps", 2, "--steps", 3, "--batch-size", 8, "--out", run) == 0
