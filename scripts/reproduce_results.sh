@@ -15,7 +15,7 @@ train() {  # name, then `tinygan train` arguments
     else
         tinygan train "$@" --out "$RUNS/$name" --seed 0
     fi
-    tinygan eval "$RUNS/$name/checkpoint.npz" --n "$EVAL_N" --seed 0 > /dev/null
+    tinygan eval "$RUNS/$name/checkpoint.npz" --n "$EVAL_N" --seed 0 --out "$RUNS/$name/eval.json" > /dev/null
 }
 
 train vanilla        vanilla --epochs 10

@@ -2,8 +2,8 @@
 
     PYTHONPATH=. python scripts/two_domain_table.py runs/baselines.json runs/cogan_negative runs/discogan_negative ...
 
-Each run directory holds eval.json (written by `tinygan eval`); baselines.json comes from
-scripts/two_domain_baselines.py (the same measures on the untrained networks).
+Each run directory holds eval.json (`tinygan eval RUN/checkpoint.npz --n 2000 --out RUN/eval.json`);
+baselines.json comes from scripts/two_domain_baselines.py (the same measures on the untrained networks).
 """
 
 from __future__ import annotations

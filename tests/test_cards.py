@@ -92,7 +92,7 @@ def test_schedule_hooks_a_recipe_overrides_are_on_its_card():
         name = "growing"
         schedule = {"growth": "8x8 for 2 epochs, then 16x16"}
 
-        def before_step(self, step):
+        def before_step(self, step, batch_size):
             """Set the resolution and the fade-in alpha of this step."""
 
     card = recipe_card(Growing)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
 from tinygan import backend
+from tinygan.data.atomic import atomic_write
 
 
 def _pyplot():
@@ -20,11 +20,13 @@ def _pyplot():
 
 
 def _atomic_savefig(fig, path):
+    """Save ``fig`` to ``path`` whole or not at all (a temporary file, removed on any failure)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; expected a file name such as {path / 'samples.png'}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
 
 
 def grid_image(images, nrow=None, pad=2):
@@ -57,8 +59,10 @@ def save_grid(images, path, nrow=None, title=None):
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=9)
-    _atomic_savefig(fig, path)
-    plt.close(fig)
+    try:
+        _atomic_savefig(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def read_metrics(path):
@@ -203,12 +207,6 @@ def save_progress_gif(frames, out_path, max_frames=60, frame_ms=250, last_ms=200
         canvas = Image.new("L", (width, height), 255)
         canvas.paste(im, ((width - im.width) // 2, 0))
         canvases.append(canvas)
-    out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    try:
-        canvases[0].save(tmp, format="GIF", save_all=True, append_images=canvases[1:], loop=0,
+    with atomic_write(out_path) as f:
+        canvases[0].save(f, format="GIF", save_all=True, append_images=canvases[1:], loop=0,
                          duration=[frame_ms] * (len(canvases) - 1) + [last_ms])
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

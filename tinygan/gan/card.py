@@ -24,14 +24,13 @@ prints the cards (one, given its name); ``tinygan train --help-variant NAME`` on
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from pathlib import Path
 
 import numpy as np
 
 from tinygan import random
-from tinygan.gan.recipe import Recipe
+from tinygan.gan.recipe import Recipe, options
 
 # name: (what the paper changes, in one line; the tour chapter that prepares for it, and why)
 CURRICULUM = {
@@ -187,7 +186,8 @@ def _optimizer_line(name, opt):
 # Hooks of Recipe that say something about a schedule when a recipe overrides them, and how the
 # card introduces them (hooks the base class lacks are skipped).
 HOOKS = (("before_step", "before each iteration"), ("after_d_step", "after each discriminator step"),
-         ("g_step_loss", "the generator step"), ("make_loader", "data"))
+         ("g_step_loss", "the generator step"), ("after_g_step", "after each generator step"),
+         ("make_loader", "data"))
 
 
 def _overridden(recipe, method):
@@ -202,14 +202,13 @@ def _overridden(recipe, method):
 
 def schedule_lines(recipe):
     lines = [f"{getattr(recipe, 'n_critic', 1)} discriminator step(s) per generator step (n_critic)"]
-    d_opts, g_opts = getattr(recipe, "d_optimizers", ("D",)), getattr(recipe, "g_optimizers", ("G",))
+    d_opts, g_opts, frozen = recipe.current_phase()
     if tuple(d_opts) != ("D",) or tuple(g_opts) != ("G",):
         lines.append(f"the discriminator step updates {', '.join(d_opts)}; the generator step {', '.join(g_opts)}")
     for method, intro in HOOKS:
         doc = _overridden(recipe, method)
         if doc:
             lines.append(f"{intro}: {doc}")
-    frozen = tuple(getattr(recipe, "frozen_in_g_step", ()))
     if frozen:
         lines.append(f"the generator step leaves {', '.join(frozen)} unchanged")
     if getattr(recipe, "conditional", False):
@@ -262,7 +261,7 @@ def recipe_card(recipe_cls, config=None):
     out.append("schedule")
     out += ["  " + line for line in schedule_lines(recipe)]
 
-    fields = ", ".join(f"{f.name}={getattr(recipe.config, f.name)!r}" for f in dataclasses.fields(recipe.config))
+    fields = ", ".join(f"{f.name}={getattr(recipe.config, f.name)!r}" for f in options(type(recipe.config)))
     out.append(f"config ({type(recipe.config).__name__}; each a flag of `tinygan train {recipe_cls.name}`)")
     out.append(f"  {fields}")
     return "\n".join(out)

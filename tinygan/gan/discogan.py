@@ -32,7 +32,7 @@ import dataclasses
 
 from tinygan import nn
 from tinygan.gan import losses
-from tinygan.gan.two_domain import TranslationRecipe, TwoDomainConfig
+from tinygan.gan.two_domain import TranslationConfig, TranslationRecipe
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import mean
 from tinygan.optim import Adam
@@ -40,7 +40,7 @@ from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
-class DiscoGANConfig(TwoDomainConfig):
+class DiscoGANConfig(TranslationConfig):
     channels: int = 32           # c, the width of the first layer
     bn_momentum: float = 0.1
 

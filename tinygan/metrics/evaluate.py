@@ -77,7 +77,7 @@ def sample_features(recipe, n, seed=0, batch_size=500):
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             labels = xp.asarray(balanced_labels(n)[start:start + count]) if recipe.conditional else None
-            images = recipe.generate(recipe.sample_latent(count, labels))
+            images = recipe.generate(recipe.sample_inputs(count, labels))
             f, p = classifier.features_and_probs(images, model=model, batch_size=batch_size)
             feats.append(f)
             probs.append(p)

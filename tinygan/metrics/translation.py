@@ -167,7 +167,7 @@ def evaluate_pairs(recipe, n=10000, seed=0, data=None, batch_size=500):
     with seeded(seed), eval_mode(list(recipe.networks().values())), no_grad():
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
-            a, b = recipe.generate_pair(recipe.sample_latent(count))
+            a, b = recipe.generate_pair(recipe.sample_inputs(count))
             for key, imgs in (("a", a.data), ("b", domain.view(b.data))):
                 f, p = _classify(model, imgs, batch_size)
                 parts["f_" + key].append(f)
