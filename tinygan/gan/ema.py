@@ -110,7 +110,7 @@ class EMA:
 
 def recompute_batch_norm(recipe, n=512, seed=0):
     """Batch-norm's running statistics of ``recipe``'s generators, measured anew for the weights
-    they hold now: n samples (the recipe's sample grid of n latents, seed ``seed``) drawn in train
+    they hold now: n samples (the recipe's sample grid of n inputs, seed ``seed``) drawn in train
     mode, with every batch-norm averaging the batches it sees (``momentum=None``). Modes, momenta
     and tinygan's random generators are left as they were."""
     norms = [m for g in recipe.generators().values() for m in g.modules()
@@ -126,7 +126,7 @@ def recompute_batch_norm(recipe, n=512, seed=0):
     try:
         with seeded(seed), no_grad():
             labels = recipe.random_labels(n) if recipe.conditional else None
-            recipe.sample_images(recipe.sample_latent(n, labels))
+            recipe.sample_images(recipe.sample_inputs(n, labels))
     finally:
         for m, momentum, tracked in saved:
             m.momentum, m.batches_tracked = momentum, tracked
