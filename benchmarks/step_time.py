@@ -13,7 +13,7 @@ two processes run alternately, --block iterations at a time (tinygan then PyTorc
 then tinygan, ...), with a short pause before each block so that the other's threads are idle;
 the time ratio is the median over these rounds of the ratio of the two blocks' medians.
 
-Models (as in issue 3):
+Models:
   MLP GAN  G z(100)->256->LReLU(0.2)->BN->512->LReLU->BN->1024->LReLU->BN->784->tanh;
            D 784->512->LReLU->256->LReLU->1.
   DCGAN    G z(100)->Linear 128*7*7->reshape->BN2d->ReLU->ConvT(128,64,4,2,1)->BN2d->ReLU
@@ -21,6 +21,7 @@ Models (as in issue 3):
            D Conv(1,64,4,2,1)->LReLU(0.2)->Conv(64,128,4,2,1)->BN2d->LReLU->flatten->Linear 1.
 
     python benchmarks/step_time.py [--vs-torch] [--threads 2] [--batch-sizes 64 256]
+    python benchmarks/step_time.py --device cuda       # on the GPU, with CuPy (step_time_gpu.py)
     python benchmarks/step_time.py --profile --models dcgan --batch-sizes 64   # tinygan.profile()'s table
 """
 
@@ -33,6 +34,8 @@ import resource
 import subprocess
 import sys
 import time
+
+import step_time_gpu
 
 
 def rss_mb():
@@ -82,14 +85,16 @@ def tinygan_iteration(model, batch):
                           nn.Linear(1024, 784), nn.Tanh())
         D = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
                           nn.Linear(256, 1))
-        real = tg.Tensor(np.random.default_rng(0).uniform(-1, 1, (batch, 784)).astype(np.float32))
+        real = tg.Tensor(np.random.default_rng(0).uniform(-1, 1, (batch, 784)).astype(np.float32),
+                         device=tg.get_default_device())
     else:
         G = nn.Sequential(nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
                           nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
                           nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
         D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1),
                           nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
-        real = tg.Tensor(np.random.default_rng(0).uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32))
+        real = tg.Tensor(np.random.default_rng(0).uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32),
+                         device=tg.get_default_device())
     opt_g = Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
@@ -257,7 +262,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vs-torch", action="store_true", help="also time PyTorch (CPU) in the same run")
     parser.add_argument("--models", nargs="+", default=["mlp", "dcgan"], choices=["mlp", "dcgan"])
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=None,
+                        help="(default: 64 256 on the CPU, 256 1024 with --device cuda)")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--iters", type=int, default=60, help="timed iterations (with --vs-torch: 6 rounds of 10)")
     parser.add_argument("--block", type=int, default=10, help="iterations per block (the frameworks alternate)")
@@ -269,7 +275,11 @@ def main():
     parser.add_argument("--top", type=int, default=25, help="--profile: rows shown (the rest summed in one)")
     parser.add_argument("--profile-json", metavar="PATH", help="--profile: also write the profile as JSON")
     parser.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "BATCH"), help=argparse.SUPPRESS)
+    step_time_gpu.add_arguments(parser)
     args = parser.parse_args()
+    if args.device != "cpu":
+        sys.exit(step_time_gpu.main(args))
+    args.batch_sizes = args.batch_sizes or [64, 256]
     if args.profile and not args.worker:
         env = thread_env(args.threads)
         for model in args.models:

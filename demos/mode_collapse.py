@@ -24,7 +24,7 @@ The seed also describes the generator *hopping* between the cities as D catches 
 a generator that moves much faster than D: with ``--g-hidden -1`` (``OneCity``, one peak that
 only moves) at ``--lr-g 0.1`` against D's ``--lr 1e-4``, G visits A and comes back 10-12 times
 in the first ~2,000 steps before settling on B. Slower generators, an affine or MLP G, SGD and
-5 D steps per G step did not hop (the README lists what was tried and what each did).
+5 D steps per G step did not hop (docs/variants.md, Demos, lists what was tried and what each did).
 
     python demos/mode_collapse.py --out demos_out --g-hidden -1 --lr 1e-4 --lr-g 0.1 --png mode_collapse_hopping.png
 

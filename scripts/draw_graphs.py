@@ -1,4 +1,4 @@
-"""Draw the two autograd graphs of the README and the tour (docs/graph_*.png, and .dot text).
+"""Draw the two autograd graphs of the tour (docs/graph_*.png, and .dot text).
 
     python scripts/draw_graphs.py [--out docs] [--batch 64]
 

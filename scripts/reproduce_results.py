@@ -103,10 +103,12 @@ def run_timed(cmd, log):
     return proc.returncode, timing, interrupted
 
 
-def evaluate(checkpoint, n, raw, data=None):
-    """``tinygan eval`` on a checkpoint (``--raw``: G's last weights): its JSON."""
-    cmd = [sys.executable, "-m", "tinygan", "eval", str(checkpoint), "--n", str(n), "--seed", "0"]
-    cmd += (["--raw"] if raw else []) + (["--data", str(data)] if data else [])
+def evaluate(checkpoint, n, raw, reads_mnist, data=None):
+    """``tinygan eval`` on a checkpoint (``--raw``: G's last weights), written beside it as eval.json
+    (eval_raw.json); its JSON. ``--data`` goes only to a recipe whose evaluation reads MNIST files."""
+    out = Path(checkpoint).parent / ("eval_raw.json" if raw else "eval.json")
+    cmd = [sys.executable, "-m", "tinygan", "eval", str(checkpoint), "--n", str(n), "--seed", "0", "--out", str(out)]
+    cmd += (["--raw"] if raw else []) + (["--data", str(data)] if data and reads_mnist else [])
     done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, check=True, text=True)
     return json.loads(done.stdout)
 
@@ -178,10 +180,12 @@ def run_row(row, runs, seed, steps, eval_n, force, data, log):
         "machine": machine(),
     }
     ema = "ema" in meta
+    from tinygan.gan.registry import get_recipe
+    reads_mnist = get_recipe(row["recipe"]).reads_mnist_in_eval
     log(f"== {row['name']}: evaluating {eval_n} samples" + (" (running average, then raw)" if ema else ""))
-    results["eval"] = evaluate(checkpoint, eval_n, raw=False, data=data)
+    results["eval"] = evaluate(checkpoint, eval_n, raw=False, reads_mnist=reads_mnist, data=data)
     if ema:
-        results["eval_raw"] = evaluate(checkpoint, eval_n, raw=True, data=data)
+        results["eval_raw"] = evaluate(checkpoint, eval_n, raw=True, reads_mnist=reads_mnist, data=data)
     if row["table"] != "images":
         results["untrained"] = untrained(row, seed, eval_n, data)
     write_json(results_path, results)

@@ -1,4 +1,4 @@
-"""The two-domain measures of *untrained* networks: the baseline the README's table compares with.
+"""The two-domain measures of *untrained* networks: the baseline the two-domain tables compare with.
 
     PYTHONPATH=. python scripts/two_domain_baselines.py cogan:negative discogan:rot90 --n 2000 --out runs/baselines.json
 

@@ -33,16 +33,16 @@ def row_images(recipe, n=PER_ROW):
     tinygan.manual_seed(0)
     with no_grad():
         if isinstance(recipe, TranslationRecipe):
-            x_a = recipe.sample_latent(n // 2)[0]
+            x_a = recipe.sample_inputs((n // 2) ** 2)[0]     # a grid of k^2 images has k inputs a domain
             pairs = stack([x_a, recipe.G_AB(x_a)], axis=1)
             images = reshape(pairs, (n,) + tuple(x_a.shape[1:]))
         elif hasattr(recipe, "generate_pair"):
-            images = recipe.sample_images(recipe.sample_latent(n // 2))
+            images = recipe.sample_images(recipe.sample_inputs(n // 2))
         elif recipe.conditional:
             labels = backend.xp_for(recipe.device).arange(n, dtype="int64") % 10
-            images = recipe.generate(recipe.sample_latent(n, labels))
+            images = recipe.generate(recipe.sample_inputs(n, labels))
         else:
-            images = recipe.generate(recipe.sample_latent(n))
+            images = recipe.generate(recipe.sample_inputs(n))
     return np.asarray(images.numpy())
 
 

@@ -81,6 +81,20 @@ def _seeded():
 
 
 @pytest.fixture
+def fake_cuda(monkeypatch):
+    """Device 'cuda' played by the stand-in for CuPy (tests/fakecupy.py) in this test, whatever --device
+    says; the backend's previous state, the CPU default device and fresh generators come back after."""
+    import fakecupy
+    for name in ("_cupy", "_cupyx", "_cupy_error"):
+        monkeypatch.setattr(backend, name, getattr(backend, name))
+    fakecupy.install()
+    tinygan.manual_seed(0)
+    yield fakecupy
+    backend.set_default_device("cpu")
+    tinygan.random._generators.clear()
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 
@@ -116,3 +130,19 @@ def mnist_root():
     if root is None:
         pytest.skip(why_not)
     return root
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    """`tinygan train` (and the translation models' test images) read random digits instead of
+    MNIST: 256 training and 128 test images with labels. Grids are not drawn (matplotlib is
+    slow and not what such tests check)."""
+    rng = np.random.default_rng(0)
+    splits = {split: (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n))
+              for split, n in (("train", 256), ("test", 128))}
+    load = lambda split="train", root=None: splits[split]  # noqa: E731
+    monkeypatch.setattr("tinygan.data.load_mnist", load)
+    monkeypatch.setattr("tinygan.data.mnist.load_mnist", load)
+    monkeypatch.setattr("tinygan.data.two_domain._test_images", {})
+    monkeypatch.setattr("tinygan.gan.trainer.Trainer.save_samples", lambda self: None)
+    return splits

@@ -35,17 +35,31 @@ breaks on a GPU (CuPy's user guide, "Differences between CuPy and NumPy", and it
 
 Where CuPy is *more* permissive than NumPy (out-of-range integer-array indices wrap around),
 the stand-in keeps NumPy's error: stricter, never looser.
+
+For the scripts that time and measure the GPU (``benchmarks/step_time.py --device fakecuda``,
+``scripts/gpu_check.sh --dry-run``) it also has the few device calls they make, with CuPy's names:
+``cuda.Device().synchronize()`` (nothing to wait for: the stand-in computes synchronously),
+``cuda.runtime.getDeviceCount`` / ``getDeviceProperties`` / ``runtimeGetVersion`` /
+``driverGetVersion`` (one device named "fakecuda", versions 0), and ``get_default_memory_pool()``,
+whose pool counts the bytes of the stand-in's live arrays, as CuPy's counts its device memory.
+
+``python tests/fakecupy.py -m MODULE [ARGS...]`` runs a module as ``python -m`` does, with device
+"cuda" played by the stand-in (``python tests/fakecupy.py -m tinygan train dcgan --device cuda``).
 """
 
 from __future__ import annotations
 
+import runpy
 import sys
 import types
+import weakref
 
 import numpy as np
 
 __all__ = ["ndarray", "asarray", "array", "asnumpy", "get_array_module", "install", "uninstall", "installed",
-           "random", "linalg", "lib", "cupyx"]
+           "random", "linalg", "lib", "cupyx", "cuda", "get_default_memory_pool"]
+
+__version__ = f"stand-in on NumPy {np.__version__}"
 
 IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. "
             "Please use `.get()` to construct a NumPy array explicitly.")
@@ -68,6 +82,8 @@ def _wrap(value):
     if isinstance(value, np.ndarray):
         out = ndarray.__new__(ndarray)
         out._a = value
+        if _pool is not None:
+            _pool.track(value)
         return out
     if isinstance(value, np.generic):
         return _wrap(np.asarray(value))
@@ -131,7 +147,7 @@ def get_array_module(*args):
     """``cupy.get_array_module``: this module when any argument is a device array, else numpy."""
     for a in args:
         if isinstance(a, ndarray):
-            return sys.modules[__name__]
+            return _MODULE
     return np
 
 
@@ -232,6 +248,8 @@ class ndarray:
 
     def __init__(self, shape, dtype=float, order="C"):
         self._a = np.empty(shape, dtype=dtype, order=order)
+        if _pool is not None:
+            _pool.track(self._a)
 
     # -- what CuPy refuses ---------------------------------------------------------------------
     def __array__(self, *args, **kwargs):
@@ -437,9 +455,15 @@ _ABSENT = frozenset({"lib", "ma", "char", "rec", "ctypeslib", "polynomial", "f2p
 _SHARED_TYPES = (type, np.dtype, float, int, bool, str)
 
 
+_WRAPPED = {}  # the device versions of NumPy's routines made so far (not module globals: `any`, `max`,
+              # `sum` there would shadow the builtins this module's own code calls)
+
+
 def __getattr__(name):  # PEP 562: any other NumPy routine, behind the rules
     if name in _UFUNCS:
         return _UFUNCS[name]
+    if name in _WRAPPED:
+        return _WRAPPED[name]
     if name in _ABSENT or name.startswith("_"):
         raise AttributeError(f"module 'fakecupy' has no attribute '{name}'")
     missing = object()
@@ -449,8 +473,7 @@ def __getattr__(name):  # PEP 562: any other NumPy routine, behind the rules
     if obj is None or isinstance(obj, _SHARED_TYPES):  # newaxis, dtypes, constants
         return obj
     if callable(obj):
-        fn = _function(obj, name)
-        globals()[name] = fn  # cache
+        fn = _WRAPPED[name] = _function(obj, name)
         return fn
     raise AttributeError(f"module 'fakecupy' has no attribute '{name}'")
 
@@ -586,6 +609,83 @@ _MODULE = sys.modules[__name__]
 
 
 # ----------------------------------------------------------------------------------------------
+# The device: synchronisation, properties, memory pool (CuPy's names)
+# ----------------------------------------------------------------------------------------------
+
+
+class MemoryPool:
+    """``cupy.cuda.MemoryPool``'s statistics for the stand-in: the bytes of the buffers behind live
+    stand-in arrays (views count their buffer once). Like CuPy's pool it keeps what it has
+    acquired: ``total_bytes()`` only falls when ``free_all_blocks()`` releases the free part."""
+
+    def __init__(self):
+        self._live = {}  # id of a buffer -> its bytes
+        self._used = self._total = 0
+
+    def track(self, a):
+        root = a
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        key = id(root)
+        if key not in self._live:
+            self._live[key] = root.nbytes
+            self._used += root.nbytes
+            if self._used > self._total:
+                self._total = self._used
+            weakref.finalize(root, self._release, key)
+
+    def _release(self, key):
+        self._used -= self._live.pop(key)
+
+    def used_bytes(self):
+        return self._used
+
+    def total_bytes(self):
+        return self._total
+
+    def free_bytes(self):
+        return self._total - self._used
+
+    def free_all_blocks(self, stream=None):
+        self._total = self._used
+
+
+_pool = None
+
+
+def get_default_memory_pool():
+    """``cupy.get_default_memory_pool()``: counting starts at the first call."""
+    global _pool
+    if _pool is None:
+        _pool = MemoryPool()
+    return _pool
+
+
+class Device:
+    """``cupy.cuda.Device``: device 0 only."""
+
+    def __init__(self, device=None):
+        if device not in (None, 0):
+            raise ValueError(f"device: the stand-in has one device, 0; got {device!r}")
+        self.id = 0
+
+    def synchronize(self):
+        """Nothing to wait for: the stand-in's work is done when its call returns."""
+
+
+def _device_properties(device):
+    Device(device)
+    return {"name": b"fakecuda (CPU stand-in)", "totalGlobalMem": 0, "major": 0, "minor": 0,
+            "multiProcessorCount": 0}
+
+
+cuda = types.SimpleNamespace(
+    Device=Device,
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, getDeviceProperties=_device_properties,
+                                  runtimeGetVersion=lambda: 0, driverGetVersion=lambda: 0))
+
+
+# ----------------------------------------------------------------------------------------------
 # Plugging in
 # ----------------------------------------------------------------------------------------------
 
@@ -605,3 +705,19 @@ def installed():
     """True when tinygan's 'cuda' device is this stand-in (not a real GPU)."""
     from tinygan import backend
     return backend._cupy is _MODULE
+
+
+def _main(argv):
+    """``python tests/fakecupy.py -m MODULE [ARGS...]``: run MODULE as ``python -m`` does, with
+    device "cuda" played by the stand-in."""
+    if len(argv) < 2 or argv[0] != "-m":
+        sys.exit("usage: python tests/fakecupy.py -m MODULE [ARGS...]  (MODULE run with device 'cuda' played by "
+                 "the CPU stand-in)")
+    install()
+    sys.argv = [argv[1]] + argv[2:]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    import fakecupy  # this file under its own name (its directory is sys.path[0]), the one tinygan will use
+    fakecupy._main(sys.argv[1:])

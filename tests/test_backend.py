@@ -110,6 +110,24 @@ def test_a_cupy_array_made_before_tinygans_first_gpu_use_is_on_cuda(monkeypatch)
     assert backend.device_of(np.zeros(2)) == "cpu" and backend.array_module([1.0]) is np
 
 
+def test_gpu_info_names_the_gpu_and_the_versions(monkeypatch):
+    cupy, _ = _stand_in_cupy(monkeypatch)
+    cupy.__version__ = "13.3.0"
+    props = {"name": b"NVIDIA H100 80GB HBM3", "totalGlobalMem": 85_045_870_592, "major": 9, "minor": 0}
+    cupy.cuda.runtime.getDeviceProperties = lambda device: props
+    cupy.cuda.runtime.runtimeGetVersion = lambda: 12060
+    cupy.cuda.runtime.driverGetVersion = lambda: 12080
+    assert backend.gpu_info() == {"gpu": "NVIDIA H100 80GB HBM3", "memory_gb": 79.2, "cupy": "13.3.0",
+                                  "cuda_runtime": "12.6", "cuda_driver": "12.8"}
+
+
+def test_gpu_info_without_a_gpu_says_what_is_missing(monkeypatch):
+    cupy, _ = _stand_in_cupy(monkeypatch)
+    cupy.cuda.runtime.getDeviceCount = lambda: 0
+    with pytest.raises(RuntimeError, match="needs an NVIDIA GPU"):
+        backend.gpu_info()
+
+
 def test_mixing_devices_is_an_error():
     if not backend.gpu_available():
         pytest.skip("needs a second device: --device cuda on a machine with a GPU, or --device fakecuda")

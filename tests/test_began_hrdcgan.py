@@ -51,6 +51,8 @@ def test_began_step_updates_k_by_the_proportional_control(mnist):
     d_loss.backward()
     g_loss, g_info = recipe.g_step_loss(real, None)
     loss_fake = g_loss.item()
+    assert recipe.k == 0.3                      # k_t moves after the generator's update, in after_g_step
+    g_info.update(recipe.after_g_step(g_info))
     assert math.isclose(recipe.k, 0.3 + 0.05 * (0.4 * loss_real - loss_fake), rel_tol=1e-6)
     assert math.isclose(g_info["M_global"].item(), loss_real + abs(0.4 * loss_real - loss_fake), rel_tol=1e-5)
     assert math.isclose(g_info["k"].item(), recipe.k, rel_tol=1e-6)
@@ -66,7 +68,7 @@ def test_began_k_stays_in_the_unit_interval(mnist):
         recipe = small_began(gamma=gamma, lambda_k=100.0)
         recipe.k = start
         recipe.d_loss(real, None)
-        recipe.g_step_loss(real, None)
+        recipe.after_g_step(recipe.g_step_loss(real, None)[1])
         assert recipe.k == bound
 
 

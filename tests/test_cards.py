@@ -5,13 +5,18 @@ import subprocess
 import sys
 import textwrap
 
+from pathlib import Path
+
 import pytest
 
 from tinygan import random
 from tinygan.gan import RECIPES, Recipe, register
-from tinygan.gan.card import network_lines, recipe_card
+from tinygan import cli
+from tinygan.gan.card import CURRICULUM, TOUR_CHAPTERS, curriculum_order, network_lines, output_shapes, recipe_card
 from tinygan.gan.registry import load_user_recipes
 from tinygan.gan.vanilla import VanillaGAN
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -31,6 +36,15 @@ def test_every_registered_recipe_has_a_full_card(name):
     for opt_name, opt in recipe.optimizers().items():
         assert f"{opt_name}: {type(opt).__name__}(lr={opt.hyper['lr']}" in card
     assert f"{recipe.n_critic} discriminator step(s) per generator step" in card
+    assert name in CURRICULUM, f"{name}: give it a place in card.CURRICULUM (its change and tour chapter)"
+    source = card.split("source:  ")[1].split("\n")[0]
+    assert source == f"tinygan/gan/{cls.__module__.rsplit('.', 1)[1]}.py" and (ROOT / source).is_file()
+    assert f"changes: {CURRICULUM[name][0]}" in card and "\ntour:    docs/tour.md, chapter " in card
+    shapes, why = output_shapes(recipe)
+    assert why is None, f"{name}: the tiny step for the output shapes failed: {why}"
+    ran = [net_name for net_name, net in recipe.networks().items() if any(id(m) in shapes for m in net.modules())]
+    assert len(ran) >= 2, f"{name}: only {ran} ran in the first step"
+    assert "(N, " in card
 
 
 def test_card_values_of_wgan_and_wgan_gp():
@@ -38,7 +52,7 @@ def test_card_values_of_wgan_and_wgan_gp():
     assert "5 discriminator step(s)" in wgan and "Weight clipping" in wgan and "RMSprop(lr=5e-05" in wgan
     gp = recipe_card(RECIPES["wgan_gp"])
     assert "Adam(lr=0.0001, betas=(0.5, 0.9)" in gp and "lambda E_x_hat" in gp
-    assert "clipp" not in gp  # no clipping hook in WGAN-GP
+    assert "clipp" not in gp.split("\nschedule\n")[1]  # no clipping hook in WGAN-GP (its change replaces it)
 
 
 def test_network_lines_count_each_layer():
@@ -78,7 +92,7 @@ def test_schedule_hooks_a_recipe_overrides_are_on_its_card():
         name = "growing"
         schedule = {"growth": "8x8 for 2 epochs, then 16x16"}
 
-        def before_step(self, step):
+        def before_step(self, step, batch_size):
             """Set the resolution and the fade-in alpha of this step."""
 
     card = recipe_card(Growing)
@@ -140,6 +154,81 @@ def test_list_verbose_prints_every_card():
     for name, cls in RECIPES.items():
         assert f"{name}: {cls.paper}" in out.stdout
     assert out.stdout.count("\nlosses\n") == len(RECIPES) and out.stdout.count("\noptimizers\n") == len(RECIPES)
+    heads = [line.split(":")[0] for line in out.stdout.splitlines() if ": " in line and line.split(":")[0] in RECIPES]
+    assert heads == curriculum_order(RECIPES)
     one = subprocess.run([sys.executable, "-m", "tinygan", "list", "-v", "lsgan"], capture_output=True, text=True,
                          timeout=120)
     assert one.returncode == 0 and one.stdout.count("\nlosses\n") == 1 and "1/2 E_z[(D(G(z)) - c)^2]" in one.stdout
+
+
+def test_the_list_follows_the_curriculum(capsys):
+    first = ["vanilla", "dcgan", "cgan", "lsgan", "wgan", "wgan_gp", "infogan"]
+    assert list(CURRICULUM)[:7] == first
+    assert cli.main(["list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names[:7] == first and sorted(names) == sorted(RECIPES)
+    assert curriculum_order(["zeta_user", "wgan", "alpha_user", "vanilla"]) == ["vanilla", "wgan", "alpha_user", "zeta_user"]
+
+
+def test_list_verbose_vanilla_prints_one_card_with_shapes_and_its_source(capsys):
+    assert cli.main(["list", "--verbose", "vanilla"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\nlosses\n") == 1 and out.startswith("=" * 78 + "\nvanilla: Goodfellow et al. 2014")
+    assert "source:  tinygan/gan/vanilla.py" in out and "changes: the game itself" in out
+    assert "tour:    docs/tour.md, chapter 0, From zero: a scalar autograd" in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("      ")}
+    # the vanilla G: 100 -> 256 -> 512 -> 1024 -> 784 -> (1, 28, 28); D: flatten -> 512 -> 256 -> 1
+    assert "(N, 256)" in lines["G.0"] and "(N, 784)" in lines["G.9"] and "(N, 1, 28, 28)" in lines["G.11"]
+    assert "(N, 784)" in lines["D.0"] and "(N, 1)" in lines["D.5"]
+
+
+def test_output_shapes_are_those_of_a_forward_pass():
+    dcgan = RECIPES["dcgan"](device="cpu")
+    shapes, why = output_shapes(dcgan)
+    assert why is None
+    assert shapes[id(dcgan.D[0])] == (2, 64, 14, 14) and shapes[id(dcgan.D[2])] == (2, 128, 7, 7)
+    assert shapes[id(dcgan.G)] == (2, 1, 28, 28) and shapes[id(dcgan.D)] == (2, 1)
+    lines = network_lines("D", dcgan.D, shapes)
+    assert lines[1].split()[:3] == ["D.0", "1,088", "(N,"] and "(N, 64, 14, 14)" in lines[1]
+
+
+def test_stage_wise_networks_not_run_in_the_first_step_have_no_shape():
+    card = recipe_card(RECIPES["stackgan"])
+    stage2 = [line for line in card.splitlines() if line.strip().startswith("G2.")]
+    assert stage2 and all("  .  " in line for line in stage2)
+    assert "'.': not called in it" in card
+
+
+def test_a_recipe_of_ones_own_gets_its_file_and_a_note_on_what_is_missing():
+    class Mine(VanillaGAN):
+        name = "mine_card"
+
+    card = recipe_card(Mine)
+    assert f"source:  {Path(__file__).resolve()}" in card or "source:  tests/test_cards.py" in card
+    assert "changes: (not stated: set change" in card and "\ntour:" not in card
+
+    class Told(Mine):
+        change = "one line on what it changes"
+        tour_chapter = 8
+
+    card = recipe_card(Told)
+    assert "changes: one line on what it changes" in card and "tour:    docs/tour.md, chapter 8, Adding your own" in card
+
+
+def test_a_card_says_why_it_has_no_shapes():
+    class Broken(VanillaGAN):
+        name = "broken_card"
+
+        def d_loss(self, real, labels):
+            raise RuntimeError("needs paired data")
+
+    card = recipe_card(Broken)
+    assert "no output shapes: one training step on random images failed: RuntimeError: needs paired data" in card
+    assert "(N, " not in card
+
+
+def test_the_tour_chapters_named_on_cards_exist():
+    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
+    for number, title in TOUR_CHAPTERS.items():
+        assert f"\n## {number}. {title}" in tour
+    assert all(chapter in TOUR_CHAPTERS for _, (chapter, _) in CURRICULUM.values())

@@ -5,7 +5,7 @@ import pytest
 
 import tinygan as tg
 from tinygan import nn, tensor
-from tinygan.graph import build_graph, layered_layout, record_modules
+from tinygan.graph import build_graph, format_values, layered_layout, node_lines, record_modules, record_output_shapes
 from tinygan.viz import draw_graph
 
 
@@ -165,3 +165,92 @@ def test_draw_graph_of_a_dcgan_step_and_a_wgan_gp_penalty(tmp_path):
     assert "x_hat" in names and "D.0 Conv2d" in names
     assert all(f"∂ D.{i} {kind}" in names for i, kind in enumerate(
         ["Conv2d", "LeakyReLU", "Conv2d", "LayerNorm", "LeakyReLU", "Flatten", "Linear"]))
+
+
+def chain_rule_graph():
+    """L = (tanh(w x + b) - t)^2, the tour's first example, with its values by hand."""
+    x, t = 1.5, 0.2
+    w = tg.Tensor(np.float64(0.8), requires_grad=True, name="w")
+    b = tg.Tensor(np.float64(-0.3), requires_grad=True, name="b")
+    loss = (tg.tanh(w * x + b) - t) ** 2
+    u = 0.8 * x - 0.3
+    y = np.tanh(u)
+    dl_dy = 2 * (y - t)
+    dl_du = dl_dy * (1 - y * y)
+    by_hand = {"w": (0.8, dl_du * x), "b": (-0.3, dl_du), "Mul": (0.8 * x, dl_du), "Add": (u, dl_du),
+               "Tanh": (y, dl_dy), "Sub": (y - t, dl_dy), "Pow": ((y - t) ** 2, 1.0)}
+    return loss, (w, b), by_hand
+
+
+def test_values_and_gradients_label_every_node_as_micrograd_does():
+    loss, (w, b), by_hand = chain_rule_graph()
+    g = build_graph(loss, values=True, grads=True)
+    assert sorted(g.names()) == sorted(by_hand)
+    for node in g.nodes.values():
+        value, grad = by_hand[node.title]
+        assert np.isclose(float(node.value), value) and np.isclose(float(node.grad), grad), node.title
+    assert w.grad is None and b.grad is None  # labelling leaves .grad alone ...
+    loss.backward()                            # ... and the graph in place
+    assert np.isclose(w.grad.item(), by_hand["w"][1]) and np.isclose(b.grad.item(), by_hand["b"][1])
+
+    values_only = build_graph((w * 2.0).sum(), values=True)
+    assert all(n.grad is None and n.value is not None for n in values_only.nodes.values())
+    assert all(n.value is None and n.grad is None for n in build_graph((w * 2.0).sum()).nodes.values())
+
+
+def test_value_labels_of_tensors_and_collapsed_boxes():
+    net = mlp()
+    x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True, name="x")
+    with record_modules():
+        y = net(x).sum()
+    g = build_graph(y, modules={"net": net}, values=True, grads=True)
+    by_title = {n.title: n for n in g.nodes.values()}
+    assert np.array_equal(by_title["x"].value, x.numpy())
+    assert by_title["net.1 Tanh"].value.shape == (2, 4)  # a box shows what it hands on
+    gx = tg.grad(net(x).sum(), x)
+    assert np.allclose(by_title["x"].grad, gx.numpy(), atol=1e-6)
+    text = "\n".join("\n".join(node_lines(n)) for n in g.nodes.values())
+    assert "data mean " in text and "grad mean " in text  # more than three numbers: mean and largest magnitude
+    assert format_values(np.array([1.0, -2.5])) == "[1, -2.5]" and format_values(np.float32(0.25)) == "0.25"
+    assert format_values(np.array([1.0, -3.0, 2.0, 0.0])) == "mean 0, max|.| 3"
+
+
+def test_gradients_need_one_scalar_output():
+    a = tg.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="grads=True: expected one output with one element"):
+        build_graph(a * 2.0, grads=True)
+    assert build_graph(a * 2.0, values=True).names() == ["Mul", "input"]
+
+
+def test_draw_graph_with_values_and_gradients(tmp_path):
+    loss, _, by_hand = chain_rule_graph()
+    g = draw_graph(loss, tmp_path / "chain.png", values=True, grads=True, dot=True)
+    assert (tmp_path / "chain.png").stat().st_size > 10_000
+    dot = (tmp_path / "chain.dot").read_text()
+    assert dot.count("data ") == 7 and dot.count("grad ") == 7
+    assert f"grad {by_hand['w'][1]:.4g}" in dot
+    assert len(g.nodes) == 7
+
+
+def test_record_output_shapes():
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            h = self.fc(x)
+            return h, h.sum()
+
+    net, pair = mlp(), Pair()
+    with record_output_shapes() as shapes:
+        net(tg.Tensor(np.ones((5, 3), np.float32)))
+        net(tg.Tensor(np.ones((7, 3), np.float32)))  # a second call: the first one's shapes stay
+        pair(tg.Tensor(np.ones((4, 3), np.float32)))
+    assert shapes[id(net)] == (5, 1) and shapes[id(net[0])] == (5, 4) and shapes[id(net[1])] == (5, 4)
+    assert shapes[id(pair)] == [(4, 2), ()] and shapes[id(pair.fc)] == (4, 2)
+    assert "forward" not in net.__dict__ and tensor._observer is None  # nothing left behind
+    with record_modules():
+        with pytest.raises(RuntimeError, match="another observer"):
+            with record_output_shapes():
+                pass

@@ -365,7 +365,7 @@ def naive_conv_transpose2d_grads(x, w, gy, stride, padding, dilation):
 def test_conv_transpose2d_gradients_match_naive_loops(cfg, device, rng):
     """Both gradients of a transposed convolution, also where output_padding >= stride: there the
     adjoint convolution has more positions than the input has pixels, and the input gradient must
-    keep the input's shape (it used to come out one stride too large and fail to reshape)."""
+    keep the input's shape (an off-by-one there makes it one stride too large, and it fails to reshape)."""
     in_shape, o, k, s, p, op, d = cfg
     layer = nn.ConvTranspose2d(in_shape[1], o, k, stride=s, padding=p, output_padding=op, dilation=d,
                                bias=False).to(device).double()

@@ -1,4 +1,4 @@
-"""ProGAN (issue 12): its three layers (gradients to second order, forward values against loops
+"""ProGAN: its three layers (gradients to second order, forward values against loops
 and closed forms, the equalized learning rate against a plain layer), the growing networks'
 fade-in at alpha = 0 and 1, the growth schedule, the padded data, Adam on blocks not yet in use,
 bit-identical resume across a phase boundary, and a short run on real MNIST that must learn."""
@@ -208,7 +208,7 @@ def test_real_images_padded_with_background_and_shown_at_the_current_resolution(
     border = np.ones((32, 32), bool)
     border[2:30, 2:30] = False
     assert (xs[:, 0][:, border] == -1.0).all()
-    r.before_step(0)
+    r.before_step(0, 16)
     assert r.level == 0 and r.alpha == 1.0
     np.testing.assert_allclose(to_np(r.real_at_resolution(x)), xs.reshape(16, 1, 4, 8, 4, 8).mean(axis=(3, 5)),
                                rtol=1e-5, atol=1e-6)
@@ -333,7 +333,7 @@ def test_cli_trains_the_schedule_unless_told_otherwise(monkeypatch, tmp_path):
     class FakeTrainer:
         checkpoint_path = tmp_path / "checkpoint.npz"
 
-        def __init__(self, recipe, loader, out, config, evaluator=None):
+        def __init__(self, recipe, loader, out, config, evaluator=None, run_info=None):
             seen.append((recipe, loader, config))
 
         def fit(self, resume=False):

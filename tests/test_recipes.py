@@ -1,4 +1,4 @@
-"""The recipes of issue 6 (cGAN, WGAN, WGAN-GP, LSGAN, InfoGAN), trained through the real Trainer
+"""The recipes cGAN, WGAN, WGAN-GP, LSGAN and InfoGAN, trained through the real Trainer
 on 512 real MNIST images.
 
 Each recipe gets one step with its default networks (shapes, float32 parameters, gradients and

@@ -280,7 +280,7 @@ class _PhasedVanilla(VanillaGAN):
         super().build()
         self.phase, self.history = 0, np.zeros(3, dtype=np.float32)
 
-    def before_step(self, step):
+    def before_step(self, step, batch_size):
         self.phase = step // 4
         self.history = self.history + np.float32(step)
 

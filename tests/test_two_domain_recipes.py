@@ -198,7 +198,7 @@ class PairsFrom:
     def networks(self):
         return {}
 
-    def sample_latent(self, n):
+    def sample_inputs(self, n):
         x = self.images[self.used:self.used + n]
         self.used += n
         return (x,)
@@ -325,5 +325,5 @@ def test_cyclegan_learns_to_reconstruct_resumes_exactly_and_samples(mnist, tmp_p
     assert cli.main(["sample", str(tmp_path / "full" / "checkpoint.npz"), "--n", "9", "--out", str(out)]) == 0
     assert out.stat().st_size > 0
     recipe, _ = cli.load_run(tmp_path / "full" / "checkpoint.npz")
-    latent = recipe.sample_latent(9)
+    latent = recipe.sample_inputs(9)
     assert recipe.sample_images(latent).shape == (18, 1, 28, 28) and recipe.grid_columns(latent) == 3

@@ -116,6 +116,25 @@ def device_of(array):
     return "cuda"
 
 
+def gpu_info():
+    """What device 'cuda' is: ``{"gpu", "memory_gb", "cupy", "cuda_runtime", "cuda_driver"}`` (GPU 0's
+    name and memory, CuPy's version, CUDA's versions as "12.4"). Raises ``cupy_module``'s error
+    where CuPy or a GPU is missing."""
+    xp = cupy_module()
+    props = xp.cuda.runtime.getDeviceProperties(0)
+    name = props["name"]  # bytes in CuPy
+    return {"gpu": name.decode() if isinstance(name, bytes) else str(name),
+            "memory_gb": round(props.get("totalGlobalMem", 0) / 2**30, 1),
+            "cupy": getattr(xp, "__version__", "?"),
+            "cuda_runtime": _cuda_version(xp.cuda.runtime.runtimeGetVersion()),
+            "cuda_driver": _cuda_version(xp.cuda.runtime.driverGetVersion())}
+
+
+def _cuda_version(number):
+    """CUDA's integer version (12040) as text ("12.4")."""
+    return f"{number // 1000}.{number % 1000 // 10}"
+
+
 def xp_for(device):
     """The array module of a device name."""
     device = _check_device_name(device)

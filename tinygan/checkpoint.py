@@ -158,17 +158,50 @@ def _write_atomically(path, entries):
 # ----------------------------------------------------------------------------------------------
 
 
-def _read(path):
-    """Every entry of the archive (read completely, so that a corrupt member fails here) and the
-    parsed metadata."""
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")   # a zip archive (an .npz), or an empty one
+NPY_MAGIC = b"\x93NUMPY"
+KNOWN_HEADERS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+                 (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip file"))
+
+
+def _check_kind(path):
+    """Refuse, in words, a path that is not a file or a file that is not a zip archive at all (an
+    image, a text file, a single .npy array), before NumPy tries to read it."""
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path}: a directory, not a checkpoint file (a checkpoint is one .npz file, "
+                              f"e.g. {os.path.join(path, 'checkpoint.npz')})")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_checkpoint: no such file: {path}")
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(ZIP_MAGIC):
+        return
+    if head.startswith(NPY_MAGIC):
+        raise CheckpointError(f"{path}: not a tinygan checkpoint (a single .npy array, not an .npz archive)")
+    kind = next((name for magic, name in KNOWN_HEADERS if head.startswith(magic)), None)
+    if kind is None:
+        kind = "an empty file" if not head else "a text file" if _is_text(head) else "not a zip archive"
+    raise CheckpointError(f"{path}: not a tinygan checkpoint ({kind}; a checkpoint is an .npz archive)")
+
+
+def _is_text(head):
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c.isspace() for c in text)
+
+
+def _read(path, keys=None):
+    """The entries of the archive (all of them, or those in ``keys``; each read completely, so that
+    a corrupt member fails here) and the parsed metadata."""
+    _check_kind(path)
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise CheckpointError(f"{path}: not a tinygan checkpoint (a single .npy array, not an .npz archive)")
         with archive:
-            entries = {key: archive[key] for key in archive.files}
+            entries = {key: archive[key] for key in archive.files if keys is None or key in keys}
     except CheckpointError:
         raise
     except Exception as exc:  # zipfile, zlib, numpy's format checks, pickle refusal: all mean "corrupt"
@@ -231,6 +264,14 @@ def _optimizer_state(path, name, opt, info, buffers):
             "param_steps": info.get("param_steps", [info["step_count"]] * len(opt.params)), "arrays": arrays}
 
 
+def read_meta(path):
+    """The caller's metadata of a checkpoint (what ``save_checkpoint`` got as ``meta``), read
+    without its arrays: a quick look at a run before anything is built for it. Raises
+    CheckpointError (or FileNotFoundError) as ``load_checkpoint`` does."""
+    path = os.fspath(path)
+    return _read(path, keys={META_KEY})[1]["meta"]
+
+
 def load_checkpoint(path, modules=None, optimizers=None, strict=True):
     """Load a checkpoint written by ``save_checkpoint`` into ``modules`` and ``optimizers``
     (name -> object; each name must be in the file, the file may hold more). ``strict`` is
@@ -278,4 +319,4 @@ def load_checkpoint(path, modules=None, optimizers=None, strict=True):
     return doc["meta"], extras
 
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointError", "load_checkpoint", "read_meta", "save_checkpoint"]

@@ -22,6 +22,14 @@ the critic's backward pass.
 ``collapse`` draws a module as one box: ``"layers"`` (each module without sub-modules: Linear,
 Conv2d, BatchNorm2d, ...), an int k (the modules k deep: 1 for G and D themselves), a list of
 module paths (``["G", "D.3"]``), or None (every Function its own node).
+
+``values=True`` labels every node with the value of the tensor it makes, and ``grads=True`` with
+d(output)/d(that tensor), as micrograd's pictures do: the gradients ``backward()`` would compute,
+for every node and not only the leaves (the graph is differentiated with ``retain_graph``, so it
+is still there afterwards, and no ``.grad`` is touched).
+
+``record_output_shapes()`` is the other record a module can leave: the shape of what each module's
+first call returned, for the per-layer output shapes of a recipe's card.
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from tinygan import backend
 from tinygan import tensor as _tensor
 
 # ----------------------------------------------------------------------------------------------
@@ -96,6 +107,55 @@ def record_modules():
         _tensor._observer = None
 
 
+def _shape_of(out):
+    """The shape of a module's result: a tuple of ints, or a list of them for a tuple of results."""
+    if isinstance(out, (tuple, list)):
+        return [_shape_of(o) for o in out]
+    shape = getattr(out, "shape", None)
+    return tuple(int(n) for n in shape) if shape is not None else None
+
+
+class _ShapeObserver(_tensor.Observer):
+    """Notes the shape of what each module's first call returns. While a call runs, the module's
+    ``forward`` is shadowed by an instance attribute that passes the call on and keeps the result
+    (``Module.__call__`` looks ``forward`` up inside the scope); it is removed when the call ends."""
+
+    def __init__(self):
+        self.shapes = {}
+
+    @contextlib.contextmanager
+    def module_scope(self, module):
+        if id(module) in self.shapes or "forward" in module.__dict__:
+            yield
+            return
+        forward = module.forward
+
+        def noting(*args, **kwargs):
+            out = forward(*args, **kwargs)
+            self.shapes.setdefault(id(module), _shape_of(out))
+            return out
+        object.__setattr__(module, "forward", noting)
+        try:
+            yield
+        finally:
+            del module.__dict__["forward"]
+
+
+@contextlib.contextmanager
+def record_output_shapes():
+    """``with record_output_shapes() as shapes:`` fills ``shapes``, id(module) -> the shape of
+    what the module's first call inside the block returned (a list of shapes for a tuple). A
+    module never called is left out."""
+    if _tensor._observer is not None:
+        raise RuntimeError("record_output_shapes: another observer is active (record_modules or tinygan.profile); "
+                           "use one at a time")
+    observer = _tensor._observer = _ShapeObserver()
+    try:
+        yield observer.shapes
+    finally:
+        _tensor._observer = None
+
+
 # ----------------------------------------------------------------------------------------------
 # The graph
 # ----------------------------------------------------------------------------------------------
@@ -115,6 +175,9 @@ class Node:
     is_output: bool = False
     module: object = field(default=None, repr=False)   # the module of a box
     absorbed_into: str = None                           # a parameter drawn inside that box
+    value: object = field(default=None, repr=False)    # with values=True: the array this node makes
+    grad: object = field(default=None, repr=False)     # with grads=True: d(output)/d(that array)
+    tensor: object = field(default=None, repr=False)   # the tensor this node hands on
 
 
 @dataclass
@@ -196,13 +259,30 @@ def format_shape(shape):
     return "scalar" if len(shape) == 0 else str(tuple(int(s) for s in shape))
 
 
+def format_values(array, digits=4):
+    """A short label for an array: its numbers when there are at most three, else their mean and
+    largest magnitude (``mean 0.12, max|.| 3.4``)."""
+    a = np.asarray(array, dtype=np.float64)
+    if a.size == 0:
+        return "empty"
+    if a.size <= 3:
+        text = ", ".join(f"{v:.{digits}g}" for v in a.ravel())
+        return text if a.ndim == 0 or a.size == 1 else f"[{text}]"
+    return f"mean {a.mean():.3g}, max|.| {np.abs(a).max():.3g}"
+
+
 def node_lines(node):
-    """The text of a node: title, shape, detail (as the picture and DOT show them)."""
+    """The text of a node: title, shape, detail, and with values / grads the node's value and
+    gradient (as the picture and DOT show them)."""
     lines = [node.title]
     if node.shape is not None:
         lines.append(format_shape(node.shape))
     if node.detail:
         lines.append(node.detail)
+    if node.value is not None:
+        lines.append("data " + format_values(node.value))
+    if node.grad is not None:
+        lines.append("grad " + format_values(node.grad))
     return lines
 
 
@@ -249,12 +329,14 @@ def _walk(roots):
     return found
 
 
-def build_graph(outputs, modules=None, collapse="layers"):
+def build_graph(outputs, modules=None, collapse="layers", values=False, grads=False):
     """The recorded graph of ``outputs`` (a Tensor or a list) as a ``Graph``.
 
     ``modules``: {"G": G, "D": D} names parameters by module path and collapsed boxes by their
     module's path. ``collapse``: see the module docstring (it needs ``record_modules()``
     around the forward pass; without the tags every Function is its own node).
+    ``values``: label each node with the value it makes; ``grads``: with the gradient of the
+    output (one tensor of one element, a loss) with respect to that value.
     """
     roots = [outputs] if isinstance(outputs, _tensor.Tensor) else list(outputs)
     for i, r in enumerate(roots):
@@ -263,6 +345,9 @@ def build_graph(outputs, modules=None, collapse="layers"):
         if not r.requires_grad:
             raise ValueError(f"outputs[{i}]: expected a tensor with a recorded graph (requires_grad), got one "
                              "without (made under no_grad, or from tensors that do not require grad?)")
+    if grads and (len(roots) != 1 or roots[0].size != 1):
+        shapes = ", ".join(str(tuple(r.shape)) for r in roots)
+        raise ValueError(f"grads=True: expected one output with one element (a loss), got shape(s) {shapes}")
     mod_names, param_names = _module_names(modules)
     should_collapse = _collapse_rule(collapse)
     found = _walk(roots)
@@ -291,9 +376,9 @@ def build_graph(outputs, modules=None, collapse="layers"):
         if fn is None:
             key = f"t{id(t)}"
             if id(t) in param_names:
-                nodes[key] = Node(key, "param", param_names[id(t)][0], t.shape)
+                nodes[key] = Node(key, "param", param_names[id(t)][0], t.shape, tensor=t)
             else:
-                nodes[key] = Node(key, "input", t.name or "input", t.shape)
+                nodes[key] = Node(key, "input", t.name or "input", t.shape, tensor=t)
             owner[id(t)] = key
             continue
         group = group_of(fn)
@@ -301,7 +386,7 @@ def build_graph(outputs, modules=None, collapse="layers"):
             key = f"f{id(fn)}"
             scope = getattr(fn, "_graph_scope", ())
             detail = f"in ∂{scope[-1].name}" if scope and isinstance(scope[-1], _Backward) else ""
-            nodes[key] = Node(key, "op", type(fn).__name__, t.shape, detail, [type(fn).__name__])
+            nodes[key] = Node(key, "op", type(fn).__name__, t.shape, detail, [type(fn).__name__], tensor=t)
         else:
             key, title, kind, module = group
             if key not in nodes:
@@ -311,6 +396,7 @@ def build_graph(outputs, modules=None, collapse="layers"):
         if id(t) in output_ids:
             nodes[key].is_output = True
             producers.setdefault(key, t.shape)
+            nodes[key].tensor = t
 
     def key_of_tensor(x):
         return owner[id(x)] if x.grad_fn is None else owner[id(x.grad_fn)]
@@ -330,6 +416,8 @@ def build_graph(outputs, modules=None, collapse="layers"):
         src = nodes[src].absorbed_into if nodes[src].absorbed_into else src
         if src != dst and x.grad_fn is not None:
             producers.setdefault(src, x.shape)
+            if nodes[src].kind in ("module", "backward") and nodes[src].tensor is None:
+                nodes[src].tensor = x  # what a box hands on is its value
         if src != dst and (src, dst) not in seen:
             seen.add((src, dst))
             edges.append((src, dst))
@@ -337,7 +425,28 @@ def build_graph(outputs, modules=None, collapse="layers"):
         if node.kind in ("module", "backward"):
             node.shape = producers.get(key)
     nodes = {k: n for k, n in nodes.items() if not n.absorbed_into}
+    if values or grads:
+        _label_values(nodes, roots[0] if grads else None, values)
     return Graph(nodes, edges)
+
+
+def _label_values(nodes, loss, values):
+    """Set node.value (with ``values``) and node.grad = d loss / d node.tensor (with a ``loss``).
+
+    The gradients come from one backward pass over the whole graph with every node's tensor as
+    an input of ``grad`` (so intermediate tensors get theirs too), keeping the graph."""
+    labelled = [n for n in nodes.values() if n.tensor is not None]
+    if values:
+        for n in labelled:
+            n.value = backend.to_numpy(n.tensor.data)
+    if loss is None:
+        return
+    tensors = list({id(n.tensor): n.tensor for n in labelled}.values())
+    gs = _tensor.grad(loss, tensors, retain_graph=True, allow_unused=True)
+    by_id = {id(t): g for t, g in zip(tensors, gs)}
+    for n in labelled:
+        g = by_id[id(n.tensor)]
+        n.grad = backend.to_numpy(g.data) if g is not None else np.zeros(n.tensor.shape)
 
 
 def _absorb_parameters(nodes, raw, param_names):
@@ -366,4 +475,5 @@ def _absorb_parameters(nodes, raw, param_names):
         nodes[box].detail = (nodes[box].detail + ", " if nodes[box].detail else "+ ") + short
 
 
-__all__ = ["Graph", "Node", "build_graph", "format_shape", "layered_layout", "record_modules"]
+__all__ = ["Graph", "Node", "build_graph", "format_shape", "format_values", "layered_layout", "record_modules",
+           "record_output_shapes"]

@@ -8,6 +8,8 @@ the device they are used on, never drawn on the host and copied over.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from tinygan import backend
@@ -45,6 +47,28 @@ def get_rng_state():
 
 def set_rng_state(state):
     generator("cpu").bit_generator.state = state
+
+
+@contextmanager
+def seeded(seed):
+    """Run the block with the generators seeded with ``seed``; restore them afterwards, so that
+    what the block draws (an evaluation's latents) leaves a training run's stream untouched.
+
+    The CPU generator's state is saved and put back through get/set_rng_state; the seed and the
+    generator objects of other devices are restored too (``manual_seed`` drops them, and a GPU
+    run draws its noise from the 'cuda' one).
+    """
+    global _seed
+    cpu_state = get_rng_state()
+    saved_seed, saved_generators = _seed, dict(_generators)
+    manual_seed(seed)
+    try:
+        yield
+    finally:
+        _generators.clear()
+        _generators.update(saved_generators)
+        _seed = saved_seed
+        set_rng_state(cpu_state)
 
 
 def _dtype(dtype):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
 from tinygan import backend
+from tinygan.data.atomic import atomic_write
 
 
 def _pyplot():
@@ -20,11 +20,13 @@ def _pyplot():
 
 
 def _atomic_savefig(fig, path):
+    """Save ``fig`` to ``path`` whole or not at all (a temporary file, removed on any failure)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; expected a file name such as {path / 'samples.png'}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
 
 
 def grid_image(images, nrow=None, pad=2):
@@ -57,8 +59,10 @@ def save_grid(images, path, nrow=None, title=None):
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=9)
-    _atomic_savefig(fig, path)
-    plt.close(fig)
+    try:
+        _atomic_savefig(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def read_metrics(path):
@@ -95,24 +99,28 @@ _GRAPH_KINDS = {"input": "input (a leaf)", "param": "parameter (a leaf)", "op": 
                 "module": "a module's forward (one box)", "backward": "∂: ops that module's backward recorded"}
 
 
-def draw_graph(outputs, path, modules=None, collapse="layers", title=None, dot=False):
+def draw_graph(outputs, path, modules=None, collapse="layers", title=None, dot=False, values=False, grads=False):
     """Draw the recorded autograd graph of ``outputs`` (a Tensor or a list) with matplotlib.
 
     One box per Function (its name and output shape) or, with ``collapse``, per module call
     (see ``tinygan.graph``: run the forward pass inside ``record_modules()`` for that); leaves
     as grey boxes (yellow: parameters, named by their path in ``modules={"G": G, "D": D}``);
     orange: what a collapsed module's backward recorded under ``create_graph=True``. Arrows
-    run from inputs to the Function that used them, top to bottom. With ``dot=True`` the DOT
-    text is also written next to the picture (``path`` with the suffix .dot). Returns the Graph.
-    No Graphviz needed.
+    run from inputs to the Function that used them, top to bottom. ``values=True`` adds each
+    node's value ("data"), ``grads=True`` the gradient of the output (a loss) with respect to it
+    ("grad"), micrograd-style; the graph is left as it was, so ``backward()`` can follow. With
+    ``dot=True`` the DOT text is also written next to the picture (``path`` with the suffix
+    .dot). Returns the Graph. No Graphviz needed.
     """
     from tinygan.graph import GRAPH_COLORS as _GRAPH_COLORS, build_graph, layered_layout, node_lines
-    graph = build_graph(outputs, modules=modules, collapse=collapse)
+    graph = build_graph(outputs, modules=modules, collapse=collapse, values=values, grads=grads)
     pos = layered_layout(graph)
     plt = _pyplot()
     from matplotlib.patches import FancyBboxPatch
 
-    col_w, row_h = 2.9, 0.85  # inches per column and per row
+    most = max(len(node_lines(n)) for n in graph.nodes.values())
+    extra = max(0, most - 3)  # lines beyond title, shape and detail (values, gradients)
+    col_w, row_h = 2.9, 0.85 + 0.22 * extra  # inches per column and per row
     cols = [c for c, _ in pos.values()]
     n_rows = max(r for _, r in pos.values()) + 1
     left, right = min(cols), max(cols)
@@ -123,7 +131,7 @@ def draw_graph(outputs, path, modules=None, collapse="layers", title=None, dot=F
     ax.set_xlim(left - 0.5 - 0.6 / col_w, right + 0.5 + 0.6 / col_w)
     ax.set_ylim(n_rows - 0.4 + 0.75 / row_h, -0.6 - (0.5 / row_h if title else 0))
     ax.axis("off")
-    box_w, box_h = 0.86, 0.66
+    box_w, box_h = 0.86, 0.66 + 0.2 * extra / (1 + 0.26 * extra)
 
     def xy(key):
         c, r = pos[key]
@@ -150,6 +158,14 @@ def draw_graph(outputs, path, modules=None, collapse="layers", title=None, dot=F
                                linewidth=2.2 if node.is_output else 0.8, mutation_aspect=row_h / col_w)
         ax.add_patch(patch)
         lines = node_lines(node)
+        if len(lines) > 3 or extra:  # values and gradients: evenly spaced lines
+            step = 0.8 * box_h / len(lines)
+            for i, line in enumerate(lines):
+                style = dict(fontsize=9, fontweight="bold") if i == 0 else dict(fontsize=8)
+                if line.startswith(("data ", "grad ")):
+                    style = dict(fontsize=7.5, family="monospace", color="#1f3f7a" if line[0] == "d" else "#8a2b0c")
+                ax.text(x, y + (i - (len(lines) - 1) / 2) * step, line, ha="center", va="center", **style)
+            continue
         ax.text(x, y - 0.17 if len(lines) > 2 else y - 0.1, lines[0], ha="center", va="center", fontsize=9,
                 fontweight="bold")
         if len(lines) > 1:
@@ -191,12 +207,6 @@ def save_progress_gif(frames, out_path, max_frames=60, frame_ms=250, last_ms=200
         canvas = Image.new("L", (width, height), 255)
         canvas.paste(im, ((width - im.width) // 2, 0))
         canvases.append(canvas)
-    out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    try:
-        canvases[0].save(tmp, format="GIF", save_all=True, append_images=canvases[1:], loop=0,
+    with atomic_write(out_path) as f:
+        canvases[0].save(f, format="GIF", save_all=True, append_images=canvases[1:], loop=0,
                          duration=[frame_ms] * (len(canvases) - 1) + [last_ms])
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

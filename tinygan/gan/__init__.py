@@ -2,7 +2,7 @@
 
 from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.gan.registry import RECIPES, get_recipe, register
-from tinygan.gan.trainer import TrainConfig, Trainer, TrainingDiverged
+from tinygan.gan.trainer import TrainConfig, Trainer, TrainingDiverged, TrainingInterrupted
 from tinygan.gan.began import BEGAN
 from tinygan.gan.cgan import ConditionalGAN
 from tinygan.gan.cogan import CoGAN
@@ -21,4 +21,4 @@ from tinygan.gan.wgan_gp import WGANGP
 
 __all__ = ["BEGAN", "CoGAN", "ConditionalGAN", "CycleGAN", "DCGAN", "DiscoGAN", "HRDCGAN", "InfoGAN", "LSGAN",
            "ProGAN", "RECIPES", "Recipe", "RecipeConfig", "StackGAN", "StackGANpp", "TrainConfig", "Trainer",
-           "TrainingDiverged", "VanillaGAN", "WGAN", "WGANGP", "get_recipe", "register"]
+           "TrainingDiverged", "TrainingInterrupted", "VanillaGAN", "WGAN", "WGANGP", "get_recipe", "register"]

@@ -32,8 +32,8 @@ Networks. The paper's (``--generator paper --discriminator paper``; ``n`` filter
     sub-sampling, nearest-neighbour up-sampling, no batch-norm, as in the paper (shrunk: one conv
     per scale in the encoder where the paper has two).
 The defaults depart from the paper's networks, because on MNIST at minutes of CPU its ELU decoder
-as G collapses onto 1s (the digit an auto-encoder reconstructs best) whatever gamma and lambda_k
-(runs in notes/BEGAN_fix_14d.md):
+as G collapsed onto 1s (the digit an auto-encoder reconstructs best) in every setting tried, gamma
+0.7 and 1.0, lambda_k 0.01 to 0.1 (the runs are in docs/variants.md, section BEGAN):
     G (``--generator dcgan``): DCGAN's generator, Dense 128*7*7 -> BN -> ReLU
         -> ConvT(128, 64, 4, 2, 1) -> BN -> ReLU -> ConvT(64, 1, 4, 2, 1) -> tanh
     D (``--discriminator small``): Conv(1, 4n, 4, 2, 1) ReLU [14x14] -> Dense h -> Dense 4n*14*14
@@ -53,7 +53,7 @@ import dataclasses
 
 from tinygan import nn
 from tinygan.gan.dcgan import transposed_generator
-from tinygan.gan.recipe import Recipe, RecipeConfig, batch_size, check_recipe_config
+from tinygan.gan.recipe import Recipe, RecipeConfig, check_recipe_config
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import abs as tabs
 from tinygan.ops import concat, mean
@@ -154,16 +154,13 @@ class BEGAN(Recipe):
         loss = mean(self.reconstruction_error(self.generate(self.sample_latent(n))))
         return loss, {"g_loss": loss.detach()}
 
-    def g_step_loss(self, real, labels):
-        """L_G on fresh z_G; then the proportional control of k_t with this step's L(x) and L(G(z_G))."""
-        loss, info = self.g_loss(batch_size(real), labels)
+    def after_g_step(self, info):
+        """The proportional control of k_t, with this iteration's L(x) and L(G(z_G)) (G's loss)."""
         c = self.config
-        loss_real, loss_fake = float(self._loss_real.item()), float(loss.item())
-        balance = c.gamma * loss_real - loss_fake
+        loss_real, loss_fake = self._loss_real, info["g_loss"]
+        balance = c.gamma * float(loss_real.item()) - float(loss_fake.item())
         self.k = min(max(self.k + c.lambda_k * balance, 0.0), 1.0)
-        m_global = self._loss_real + tabs(c.gamma * self._loss_real - loss.detach())
-        info.update({"M_global": m_global, "k": Tensor(self.k)})
-        return loss, info
+        return {"M_global": loss_real + tabs(loss_real * c.gamma - loss_fake), "k": Tensor(self.k)}
 
     def state_dict(self):
         return {"k": self.k}

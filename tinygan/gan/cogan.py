@@ -38,9 +38,9 @@ corresponding pairs (G_A(z), G_B(z)) through f_A and f_B, it learns to see both 
 and C_B reads domain B's digits. The authors' released code weights the classification loss 10
 and adds a small feature-matching term on the pairs, which this recipe keeps:
 
-    min_D  L_GAN + cls_weight CE(C_A(x_a), y_a) + feature_weight E ||f_shared(f_A(G_A(z))) - f_shared(f_B(G_B(z)))||^2
+    min_D  L_GAN + CLS_WEIGHT CE(C_A(x_a), y_a) + FEATURE_WEIGHT E ||f_shared(f_A(G_A(z))) - f_shared(f_B(G_B(z)))||^2
 
-(cls_weight 10, feature_weight 0.01; the squared norm summed over the hidden units). To measure
+(CLS_WEIGHT 10, FEATURE_WEIGHT 0.01, their values; the squared norm summed over the hidden units). To measure
 what the coupling buys, the same step trains a *source-only* classifier C_src: the same layers,
 the same initial weights, the same labelled batches, no GAN (``tinygan.metrics.domain_adaptation``
 reads both on domain B's test images: "before" and "after").
@@ -59,6 +59,10 @@ from tinygan.nn.init import constant_, xavier_uniform_
 from tinygan.ops import mean, reshape, stack, sum
 from tinygan.optim import Adam
 from tinygan.tensor import no_grad
+
+
+CLS_WEIGHT = 10.0        # domain adaptation: the classification loss's weight in D's step (the authors' code)
+FEATURE_WEIGHT = 0.01    # domain adaptation: the generated pairs' feature-matching term (the authors' code)
 
 
 def cogan_init_(module):
@@ -80,8 +84,6 @@ class CoGANConfig(TwoDomainConfig):
     bn_momentum: float = 0.1
     adapt: bool = dataclasses.field(default=False, metadata={
         "help": "domain adaptation: train a digit classifier on D's shared layers with A's labels"})
-    cls_weight: float = 10.0    # the classification loss's weight in D's step (the authors' code)
-    feature_weight: float = 0.01  # the pairs' feature-matching term (the authors' code)
 
     def __post_init__(self):
         super().__post_init__()
@@ -91,9 +93,6 @@ class CoGANConfig(TwoDomainConfig):
                 raise ValueError(f"{name}: expected an integer of at least 2, got {value!r}")
         if self.channels % 2:
             raise ValueError(f"channels: expected an even number (G ends with channels / 2), got {self.channels}")
-        if not (self.cls_weight >= 0 and self.feature_weight >= 0):
-            raise ValueError(f"cls_weight, feature_weight: expected non-negative numbers, got "
-                             f"{self.cls_weight!r}, {self.feature_weight!r}")
 
 
 class CoupledGenerator(nn.Module):
@@ -176,7 +175,7 @@ class CoGAN(TwoDomainRecipe):
     tracked_scores = ("pair_consistency", "pair_consistency_kappa", "fid_a", "fid_b")
     loss_formulas = {
         "D": "sum_d [ -E log D_d(x_d) - E log(1 - D_d(G_d(z))) ],  d in {A, B}   "
-             "[adapt: + cls_weight CE(C_A(x_a), y_a) + feature_weight E||f(G_A(z)) - f(G_B(z))||^2]",
+             "[adapt: + 10 CE(C_A(x_a), y_a) + 0.01 E||f(G_A(z)) - f(G_B(z))||^2]",
         "G": "sum_d -E log D_d(G_d(z))   (G_A, G_B share all but their output layer; D_A, D_B all but their first)",
     }
 
@@ -219,11 +218,10 @@ class CoGAN(TwoDomainRecipe):
             if labels is None:
                 raise ValueError("cogan --adapt: the batches carry no labels of domain A (make the loader "
                                  "with the recipe's make_loader and MNIST's labels)")
-            c = self.config
             cls = cross_entropy(self.D.classifier(h_real_a), labels)
             feature = mean(sum((h_fake_a - h_fake_b) ** 2, axis=1))
             src = cross_entropy(self.C_src(x_a), labels)
-            loss = loss + cls * c.cls_weight + feature * c.feature_weight + src * c.cls_weight
+            loss = loss + cls * CLS_WEIGHT + feature * FEATURE_WEIGHT + src * CLS_WEIGHT
             info.update(cls=cls.detach(), feature=feature.detach(), cls_src=src.detach())
         return loss, info
 

@@ -35,7 +35,7 @@ import dataclasses
 
 from tinygan import nn
 from tinygan.gan.history import HistoryBuffer
-from tinygan.gan.two_domain import TranslationRecipe, TwoDomainConfig
+from tinygan.gan.two_domain import TranslationConfig, TranslationRecipe
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import abs, mean
 from tinygan.optim import Adam
@@ -43,7 +43,7 @@ from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
-class CycleGANConfig(TwoDomainConfig):
+class CycleGANConfig(TranslationConfig):
     channels: int = 16           # c: the generator works at 2c channels on 14x14
     n_res: int = 2               # residual blocks
     lambda_cyc: float = 10.0     # the paper's lambda

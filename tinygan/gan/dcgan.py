@@ -25,7 +25,7 @@ What each costs, in FLOPs (2 per multiply-add) per sample, for one generator for
 so about 12x (175.6 / 14.5 = 12.1) per generator forward: 11.2 GFLOP against 0.93 GFLOP at batch
 64 (its 3x3 convolutions run at 14x14 and 28x28 with 128 channels). A whole training step also
 runs the discriminator, which both share, so the step-time ratio is smaller: about 1.3 s
-against 0.2 s per step at batch 64 in the README's runs on a 2-core CPU. The transposed form is
+against 0.2 s per step at batch 64 in the runs of docs/variants.md on a 2-core CPU. The transposed form is
 the default so that `tinygan train dcgan` shows digits within minutes; `--generator upsample`
 trains the seed's.
 

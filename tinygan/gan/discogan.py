@@ -12,10 +12,14 @@ x_AB = G_AB(x_A) and the reconstructions x_ABA = G_BA(x_AB), x_BAB = G_AB(x_BA):
 
 (the paper's equations 3-7: the reconstruction loss enters with weight 1, the distance is the
 MSE). Adam(2e-4, betas (0.5, 0.999)) as in the paper; one optimizer holds both generators and
-one both discriminators, since each loss is a sum over the two directions.
+one both discriminators, since each loss is a sum over the two directions. This follows the
+paper's equations; the authors' code trains otherwise: its generator loss mixes 0.1 of the GAN
+loss with 0.9 of a feature-matching loss, its reconstruction weight is 0.01 at first and 0.5
+later, and it steps D only every third iteration.
 
 Networks: the paper's encoder-decoder (4x4 stride-2 convolutions with LeakyReLU and batch-norm,
-then transposed convolutions) with one down-sampling step fewer for 28x28 images:
+then transposed convolutions) with two down-sampling steps fewer (the paper's take 64x64 images
+through four, these take 28x28 images through two):
 
     G: Conv(1, c, 4, 2, 1) -> LReLU -> Conv(c, 2c, 4, 2, 1) -> BN -> LReLU          (2c, 7, 7)
        -> ConvT(2c, c, 4, 2, 1) -> BN -> ReLU -> ConvT(c, 1, 4, 2, 1) -> tanh        (1, 28, 28)
@@ -28,7 +32,7 @@ import dataclasses
 
 from tinygan import nn
 from tinygan.gan import losses
-from tinygan.gan.two_domain import TranslationRecipe, TwoDomainConfig
+from tinygan.gan.two_domain import TranslationConfig, TranslationRecipe
 from tinygan.nn.init import dcgan_init_
 from tinygan.ops import mean
 from tinygan.optim import Adam
@@ -36,7 +40,7 @@ from tinygan.tensor import no_grad
 
 
 @dataclasses.dataclass
-class DiscoGANConfig(TwoDomainConfig):
+class DiscoGANConfig(TranslationConfig):
     channels: int = 32           # c, the width of the first layer
     bn_momentum: float = 0.1
 

@@ -106,27 +106,24 @@ class ProGAN(Recipe):
         self.opt_g = Adam(self.G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps)
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps)
         self.schedule = GrowthSchedule(levels=len(channels), fade_images=c.fade_images, stable_images=c.stable_images)
-        self.batch_size = None                              # set by make_loader
         self.images_shown, self.level, self.alpha = 0, 0, 1.0
         self.growth = {}                                    # level -> G's growth-latent images at its end
 
     # -- data and schedule -----------------------------------------------------------------------
     def make_loader(self, images, labels, batch_size, device):
         """MNIST padded to 32x32 with the background (uint8 0, i.e. -1 after scaling)."""
-        self.batch_size = batch_size
         padded = np.pad(images, ((0, 0), (PAD, PAD), (PAD, PAD)))
         return super().make_loader(padded, labels, batch_size, device)
 
     def default_steps(self, batch_size):
         return -(-self.schedule.total_images // batch_size)
 
-    def before_step(self, step):
-        if self.batch_size is None:
-            raise RuntimeError("progan: before_step: the batch size is unknown; build the loader with make_loader")
-        level, alpha = self.schedule.at(step * self.batch_size)
+    def before_step(self, step, batch_size):
+        """The resolution and fade-in alpha after step * batch_size real images."""
+        level, alpha = self.schedule.at(step * batch_size)
         if level != self.level and step > 0:
             self._snapshot_growth(self.level)               # G at the end of the previous resolution
-        self.images_shown, self.level, self.alpha = step * self.batch_size, level, alpha
+        self.images_shown, self.level, self.alpha = step * batch_size, level, alpha
 
     def real_at_resolution(self, x):
         """Real 32x32 images at the current resolution (blended with the lower one during a fade)."""
@@ -180,22 +177,19 @@ class ProGAN(Recipe):
 
     # -- recipe state --------------------------------------------------------------------------------
     def state_dict(self):
-        state = {"images_shown": self.images_shown, "level": self.level, "alpha": self.alpha,
-                 "batch_size": self.batch_size}
+        state = {"images_shown": self.images_shown, "level": self.level, "alpha": self.alpha}
         state.update({f"growth_{level}": images for level, images in self.growth.items()})
         return state
 
     def load_state_dict(self, state):
-        """Restore the phase; it must be what the schedule gives for the images shown."""
+        """Restore the phase; it must be what the schedule gives for the images shown. (The batch
+        size, which older checkpoints also kept here, is checked with the run's other settings.)"""
         images, level, alpha = int(state["images_shown"]), int(state["level"]), float(state["alpha"])
         expected = self.schedule.at(images)
         if (level, alpha) != expected:
             raise ValueError(f"progan: state: level {level}, alpha {alpha} at {images} images, but this schedule "
                              f"(fade_images={self.schedule.fade_images}, stable_images={self.schedule.stable_images})"
                              f" gives level {expected[0]}, alpha {expected[1]}")
-        if self.batch_size is not None and state.get("batch_size") not in (None, self.batch_size):
-            raise ValueError(f"progan: state: batch size {state['batch_size']} in the checkpoint, "
-                             f"{self.batch_size} now")
         self.images_shown, self.level, self.alpha = images, level, alpha
         self.growth = {int(k.split("_")[1]): np.asarray(v) for k, v in state.items() if k.startswith("growth_")}
 

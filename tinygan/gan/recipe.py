@@ -9,40 +9,55 @@ untouched (``frozen_in_g_step``). The loop, logging, checkpoints and sampling li
 ``tinygan.gan.trainer.Trainer``.
 
 Recipes with more than one G and one D, two data streams or a schedule that changes over time
-use the same loop through a few more hooks, each with a default that the first seven recipes
-keep:
+use the same loop through a few more hooks. The Trainer calls them; each has a default that does
+nothing (or keeps the one-G-one-D behaviour), so the first seven recipes define none of them:
 
 * ``d_optimizers`` / ``g_optimizers``: the keys of ``optimizers()`` stepped after the
   discriminator's and the generator's backward (CycleGAN: both generators in one optimizer,
   both discriminators in another). Networks that share layers share the *same* Parameter
   objects; ``Module.parameters()`` lists a shared one once.
+* ``current_phase()``: what the current phase of a staged schedule trains, a ``Phase`` of
+  those two and ``frozen_in_g_step``. By default the class attributes; StackGAN returns its stage's.
+* ``before_step(step, batch_size)``: called before every iteration with the generator steps
+  done so far and the batch size (ProGAN's resolution and fade-in alpha, StackGAN's stage).
+* ``after_d_step()``: after each discriminator update (WGAN's weight clipping).
+* ``after_g_step(info)``: after each generator update, with that step's logged values; it may
+  return more values to log (BEGAN's k_t update and its convergence measure).
 * ``make_loader``: what the loop iterates over (two independent domains for the translation
   models); ``g_step_loss(real, labels)``: the generator step's loss, which by default draws
   fresh samples and a translation model overrides to translate the real batch.
-* ``before_step(step)``: called before every iteration (ProGAN's resolution and fade-in alpha,
-  StackGAN's stage); ``state_dict`` / ``load_state_dict``: the recipe's own state (numbers
-  and arrays), saved in every checkpoint so that a resumed run continues exactly. Every
-  network of every phase is built in ``build``, so a checkpoint always holds the same keys.
-* ``sample_images``: what a sample grid shows (``grid_columns``: its images per row);
-  ``evaluate``: what ``tinygan eval`` reports.
+* ``state_dict`` / ``load_state_dict``: the recipe's own state (numbers and arrays), saved in
+  every checkpoint so that a resumed run continues exactly. Every network of every phase is
+  built in ``build``, so a checkpoint always holds the same keys.
+* ``sample_inputs(n, labels)``: what the generator is given for a sample grid, ``tinygan
+  sample`` and ``tinygan eval``: noise from ``sample_latent`` by default, real images for the
+  translation models. ``sample_images``: what a grid shows (``grid_columns``: its images per
+  row); ``evaluate``: what ``tinygan eval`` reports (``reads_mnist_in_eval``: whether it reads
+  MNIST test images, and so what ``tinygan eval --data`` applies to).
 * ``d_loss_real`` / ``d_loss_fake``: the discriminator's loss split into its term on a real
   batch and its term on a fake batch, for the Keras schedule of the seed chapter's code
   (``TrainConfig(schedule="keras")``: one D update on each, in turn). A recipe that does not
   define them cannot train with that schedule, and says so.
-* ``default_steps(batch_size)``: a recipe whose schedule has a length (ProGAN's growth) says
-  how many generator steps ``tinygan train`` runs when neither --steps nor --epochs is given.
+* ``default_steps(batch_size)``: a recipe whose schedule has a length (ProGAN's growth,
+  StackGAN's two stages) says how many generator steps ``tinygan train`` runs when neither
+  --steps nor --epochs is given; ``length_options`` names the Config fields that do nothing but
+  set that length (so that ``tinygan train`` refuses one given with a --steps it contradicts).
 
 The latent: every recipe draws its noise z through ``sample_z`` (``config.latent``): N(0, I), the
 papers' and the chapter's Keras code's choice, or U(-1, 1)^z_dim, the choice of the seed's "GAN
 101" (``--latent uniform --z-dim 256``).
 
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
-checkpoint so that ``tinygan sample`` can rebuild the networks.
+checkpoint so that ``tinygan sample`` can rebuild the networks, and each of its fields is a flag
+of ``tinygan train``. A field every recipe inherits but one recipe has no use for (a translation
+model draws no noise, so it has no z_dim; RMSprop has no betas) is named in the Config's
+``unused`` with the reason: it is not shown as a flag, and setting it is an error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar, NamedTuple
 
 from tinygan import backend, random
 from tinygan.tensor import Tensor, no_grad
@@ -59,6 +74,8 @@ class RecipeConfig:
     latent: str = dataclasses.field(default="normal", metadata={
         "help": "normal: z ~ N(0, I); uniform: z ~ U(-1, 1), the seed's GAN 101 (with --z-dim 256)"})
 
+    unused: ClassVar[dict] = {}   # field -> why this recipe has no use for it (not a flag; an error if set)
+
     def __post_init__(self):
         check_recipe_config(self)
 
@@ -68,10 +85,35 @@ LATENTS = ("normal", "uniform")
 
 def check_recipe_config(config):
     """The checks of the options every recipe has (subclasses with their own __post_init__ call it)."""
+    check_unused(config)
     if not isinstance(config.z_dim, int) or config.z_dim < 1:
         raise ValueError(f"z_dim: expected a positive integer, got {config.z_dim!r}")
     if config.latent not in LATENTS:
         raise ValueError(f"latent: expected one of {list(LATENTS)}, got {config.latent!r}")
+
+
+def check_unused(config):
+    """Refuse a value other than the default for a field the Config lists in ``unused``."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    for name, why in type(config).unused.items():
+        if getattr(config, name) != defaults[name]:
+            raise ValueError(f"{name}: not used by this recipe ({why}); got {getattr(config, name)!r}, "
+                             f"leave it at {defaults[name]!r}")
+
+
+def options(config_cls):
+    """The fields of a recipe Config that are its options (flags of ``tinygan train``): all but
+    the ``unused`` ones."""
+    return [f for f in dataclasses.fields(config_cls) if f.name not in config_cls.unused]
+
+
+class Phase(NamedTuple):
+    """What one phase of a schedule trains: the optimizers stepped after the discriminator's and
+    the generator's backward, and the networks whose weights the generator step leaves alone."""
+
+    d_optimizers: tuple
+    g_optimizers: tuple
+    frozen_in_g_step: tuple
 
 
 class Recipe:
@@ -88,6 +130,8 @@ class Recipe:
     g_optimizers = ("G",)        # optimizers stepped after the generator's backward
     tracked_scores = ("fid", "classifier_score", "classes_covered")  # of evaluate(), logged with --eval-every
     data_root = None             # the MNIST directory, for recipes that read images themselves (None: the default)
+    reads_mnist_in_eval = False  # does evaluate() read MNIST test images (the others' real statistics ship)?
+    length_options = ()          # Config fields that only set the length of default_steps (StackGAN's stage2_steps)
     default_ema = None           # decay of the running average of G's weights when --ema is not given (None: off)
 
     def __init__(self, config=None, device=None):
@@ -149,6 +193,11 @@ class Recipe:
     def after_d_step(self):
         """Called after each discriminator update (WGAN clips the critic's weights here)."""
 
+    def after_g_step(self, info):
+        """Called after each generator update with the step's logged values (detached 0-d tensors,
+        ``g_loss`` among them); returns a dict of more values to log (BEGAN updates k_t here)."""
+        return {}
+
     def g_step_loss(self, real, labels):
         """The loss of one generator step, after the discriminator's steps on ``real``.
 
@@ -166,8 +215,15 @@ class Recipe:
         from tinygan.data.loader import DataLoader
         return DataLoader(images, labels, batch_size=batch_size, device=device)
 
-    def before_step(self, step):
-        """Called before each iteration with the number of generator steps done so far."""
+    def before_step(self, step, batch_size):
+        """Called before each iteration with the number of generator steps done so far and the
+        number of examples in a batch (the loader's ``batch_size``)."""
+
+    def current_phase(self):
+        """What the current phase of the schedule trains (a ``Phase``). By default the class
+        attributes ``d_optimizers``, ``g_optimizers`` and ``frozen_in_g_step``; a staged recipe
+        (StackGAN) returns the one of its current stage, which ``before_step`` sets."""
+        return Phase(tuple(self.d_optimizers), tuple(self.g_optimizers), tuple(self.frozen_in_g_step))
 
     def default_steps(self, batch_size):
         """The length of the recipe's own schedule in generator steps (ProGAN's growth), used by
@@ -184,6 +240,11 @@ class Recipe:
         if state:
             raise ValueError(f"{self.name}: state: expected an empty dict (this recipe keeps no state), "
                              f"got keys {sorted(state)}")
+
+    def sample_inputs(self, n, labels=None):
+        """The generator's inputs for n samples of a grid, ``tinygan sample`` or ``tinygan eval``:
+        by default the noise of ``sample_latent``; a translation model returns real images."""
+        return self.sample_latent(n, labels)
 
     def sample_images(self, latent):
         """The images of a sample grid (N, 1, H, W) for the fixed inputs ``latent``."""
@@ -228,7 +289,7 @@ class Recipe:
             xp = backend.xp_for(self.device)
             side = max(1, int(round(n ** 0.5)))
             labels = (xp.arange(n, dtype="int64") // side) % 10  # one digit per row of the square grid
-        return self.sample_latent(n, labels), labels
+        return self.sample_inputs(n, labels), labels
 
     def describe(self):
         """One line per network with its parameter count."""

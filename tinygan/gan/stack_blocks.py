@@ -124,10 +124,11 @@ class StackedConditional:
     tracked_scores = ("fid", "classifier_score", "classes_covered", "label_accuracy")
 
     def noise_and_labels(self, n, labels=None):
-        """z ~ N(0, I) (n, z_dim) and the labels as a Tensor (uniform digits when None)."""
+        """z (n, z_dim) from ``sample_z`` (N(0, I), or U(-1, 1) with --latent uniform) and the
+        labels as a Tensor (uniform digits when None)."""
         if labels is None:
             labels = self.random_labels(n)
-        return self.randn(n, self.config.z_dim), labels if isinstance(labels, Tensor) else Tensor(labels)
+        return self.sample_z(n), labels if isinstance(labels, Tensor) else Tensor(labels)
 
     def wrong_labels(self, labels):
         """A mismatched label for every sample: (y + k) mod 10, k uniform on 1..9."""

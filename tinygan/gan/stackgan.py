@@ -21,10 +21,14 @@ matching-aware, as the paper says (Reed et al.'s GAN-CLS): negatives are the fak
 labels AND real images with a mismatched label (y + U{1..9} mod 10); as in the authors' code the
 two negative terms are weighted 1/2 each.
 
-Schedule (the paper's): Stage-I is trained for ``stage1_steps`` generator steps; then G_0 is
-frozen (weights and batch-norm statistics: it runs in eval mode) and Stage-II is trained for
-``stage2_steps``. The stage is recipe state, set by ``before_step`` from the step count and saved
-in checkpoints; which optimizers step and which networks are frozen follow it.
+Schedule (the paper's order, not its length): Stage-I is trained for ``stage1_steps`` generator
+steps; then G_0 is frozen (weights and batch-norm statistics: it runs in eval mode) and Stage-II is
+trained for ``stage2_steps`` (the length of ``tinygan train stackgan`` when --steps and --epochs are
+not given; with them, Stage-II lasts until the run ends). The stage is recipe state, set by
+``before_step`` from the step count and saved in checkpoints; which optimizers step and which
+networks are frozen follow it (``current_phase``). The paper trains each stage for 600 epochs and
+halves the learning rate every 100 epochs; here the learning rate is constant and the stages as
+long as the two options say.
 Adam(2e-4, beta1 = 0.5), batch 64, DCGAN initialisation, lambda = 1: the paper's. lambda multiplies
 the KL averaged over the c_dim dimensions, as the authors' code computes it (the sum over 16
 dimensions would weigh it 16 times more). Sizes are the CPU's, not the paper's (N_g = 128, N_d = 128).
@@ -40,7 +44,7 @@ import dataclasses
 
 from tinygan import nn
 from tinygan.gan import losses
-from tinygan.gan.recipe import Recipe, RecipeConfig
+from tinygan.gan.recipe import Phase, Recipe, RecipeConfig
 from tinygan.gan.stack_blocks import (NUM_CLASSES, StackedConditional, StageDiscriminator, check_stack_config, join,
                                       spread_ca_means_, text_embedding, up_block)
 from tinygan.nn.init import dcgan_init_
@@ -59,7 +63,9 @@ class StackGANConfig(RecipeConfig):
     kl_weight: float = 1.0     # lambda
     ca_mean_std: float = 1.0   # initial std of the CAs' mean weights (DCGAN's 0.02 leaves c_hat label-blind)
     stage1_steps: int = 1800
-    stage2_steps: int = 1300
+    stage2_steps: int = dataclasses.field(default=1300, metadata={
+        "help": "Stage-II's steps: the run is stage1_steps + stage2_steps long unless --steps or --epochs "
+                "says otherwise"})
     bn_momentum: float = 0.1
 
     def __post_init__(self):
@@ -130,11 +136,18 @@ class StackGAN(StackedConditional, Recipe):
         return self.opts
 
     # -- the schedule: Stage-I, then Stage-II with Stage-I frozen -------------------------------
-    d_optimizers = property(lambda self: ("D1",) if self.stage == 1 else ("D2",))
-    g_optimizers = property(lambda self: ("G1",) if self.stage == 1 else ("G2",))
-    frozen_in_g_step = property(lambda self: ("D1",) if self.stage == 1 else ("G1", "D1", "D2"))
+    STAGES = {1: Phase(d_optimizers=("D1",), g_optimizers=("G1",), frozen_in_g_step=("D1",)),
+              2: Phase(d_optimizers=("D2",), g_optimizers=("G2",), frozen_in_g_step=("G1", "D1", "D2"))}
+    length_options = ("stage2_steps",)
 
-    def before_step(self, step):
+    def current_phase(self):
+        return self.STAGES[self.stage]
+
+    def default_steps(self, batch_size):
+        return self.config.stage1_steps + self.config.stage2_steps
+
+    def before_step(self, step, batch_size):
+        """Stage-I for the first stage1_steps generator steps, then Stage-II."""
         self.set_stage(1 if step < self.config.stage1_steps else 2)
 
     def set_stage(self, stage):

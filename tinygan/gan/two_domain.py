@@ -9,32 +9,45 @@ joint distribution, the translation models (DiscoGAN, CycleGAN) learn G_AB: A ->
 G_BA: B -> A, from two unpaired streams. The loader also carries the labels of A (only CoGAN's
 domain-adaptation classifier reads them).
 
-A translation model's inputs for sample grids and evaluation are real images: ``sample_latent``
-draws MNIST *test* images with tinygan's generator (x_a, and T of other test images for x_b).
+A translation model's inputs for sample grids and evaluation are real images: ``sample_inputs``
+draws MNIST *test* images with tinygan's generator (x_a, and T of other test images for x_b). It
+draws no noise, so its Config has no use for z_dim and latent (``TranslationConfig.unused``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from tinygan import random
 from tinygan.data.domains import get_domain
 from tinygan.data.two_domain import TwoDomainLoader, mnist_test_images, to_unit_range
-from tinygan.gan.recipe import Recipe, RecipeConfig
+from tinygan.gan.recipe import Recipe, RecipeConfig, check_recipe_config
 from tinygan.tensor import no_grad
+
 
 @dataclasses.dataclass
 class TwoDomainConfig(RecipeConfig):
     domain_b: str = "negative"   # domain B = T(MNIST): negative, edges or rot90
 
     def __post_init__(self):
+        check_recipe_config(self)
         get_domain(self.domain_b)
+
+
+@dataclasses.dataclass
+class TranslationConfig(TwoDomainConfig):
+    """The options of a translation model: G maps an image to an image, so there is no noise."""
+
+    unused: ClassVar[dict] = {"z_dim": "a translation model draws no noise: its inputs are images",
+                              "latent": "a translation model draws no noise: its inputs are images"}
 
 
 class TwoDomainRecipe(Recipe):
     """A recipe on two domains (A = MNIST, B = T(MNIST)); ``self.domain`` is T."""
 
     Config = TwoDomainConfig
+    reads_mnist_in_eval = True   # domain B's real statistics (and a translation model's inputs) are test images
 
     @property
     def domain(self):
@@ -52,6 +65,7 @@ class TwoDomainRecipe(Recipe):
 class TranslationRecipe(TwoDomainRecipe):
     """G_AB, G_BA, D_A, D_B; one optimizer "G" for both generators, one "D" for both discriminators."""
 
+    Config = TranslationConfig
     frozen_in_g_step = ("D_A", "D_B")
     tracked_scores = ("preservation_ab", "preservation_ba", "cycle_l1_a", "cycle_l1_b")
 
@@ -63,34 +77,40 @@ class TranslationRecipe(TwoDomainRecipe):
         return self.G_AB(x_a), self.G_BA(x_b)
 
     def sample_latent(self, n, labels=None):
-        """n MNIST test images x_a and T of n other test images x_b (Tensors), drawn with tinygan's
-        generator; the inputs a translation model is sampled and evaluated on."""
+        raise TypeError(f"{self.name}: a translation model draws no noise; its inputs are real images "
+                        "(sample_inputs)")
+
+    def sample_inputs(self, n, labels=None):
+        """The inputs of a grid of about n images: k = round(sqrt(n)) MNIST test images x_a and T of k
+        other test images x_b (Tensors), drawn with tinygan's generator; ``sample_images`` shows
+        each with its translation and reconstruction, six rows of k."""
+        k = max(1, int(round(n ** 0.5)))
         images, _ = mnist_test_images(self.data_root)
+        if 2 * k > len(images):
+            raise ValueError(f"n: expected at most {(len(images) // 2) ** 2} samples ({len(images) // 2} inputs "
+                             f"per domain), got {n}")
         idx = random.generator("cpu").permutation(len(images))
-        if 2 * n > len(images):
-            raise ValueError(f"n: expected at most {len(images) // 2} inputs per domain, got {n}")
-        return to_unit_range(images[idx[:n]], self.device), to_unit_range(self.domain(images[idx[n:2 * n]]),
+        return to_unit_range(images[idx[:k]], self.device), to_unit_range(self.domain(images[idx[k:2 * k]]),
                                                                            self.device)
 
     def generate(self, latent):
         return self.G_AB(latent[0])
 
     def sample_images(self, latent):
-        """Six rows of k = sqrt(n) columns: x_a, G_AB(x_a), G_BA(G_AB(x_a)), x_b, G_BA(x_b), G_AB(G_BA(x_b))."""
+        """Six rows of k columns: x_a, G_AB(x_a), G_BA(G_AB(x_a)), x_b, G_BA(x_b), G_AB(G_BA(x_b))."""
         from tinygan.ops import concat
-        k = self.grid_columns(latent)
-        x_a, x_b = latent[0][:k], latent[1][:k]
+        x_a, x_b = latent
         with no_grad():
             fake_b, fake_a = self.translate(x_a, x_b)
             rows = [x_a, fake_b, self.G_BA(fake_b), x_b, fake_a, self.G_AB(fake_a)]
         return concat(rows, axis=0)
 
     def grid_columns(self, latent):
-        return max(1, int(round(latent[0].shape[0] ** 0.5)))
+        return latent[0].shape[0]
 
     def evaluate(self, n=10000, seed=0, data=None):
         from tinygan.metrics.translation import evaluate_translation
         return evaluate_translation(self, n=min(n, 5000), seed=seed, data=data)
 
 
-__all__ = ["TranslationRecipe", "TwoDomainConfig", "TwoDomainRecipe"]
+__all__ = ["TranslationConfig", "TranslationRecipe", "TwoDomainConfig", "TwoDomainRecipe"]

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from tinygan import backend
-from tinygan import random as tg_random
+from tinygan.random import seeded
 from tinygan.metrics import classifier
 from tinygan.metrics.fid import feature_statistics, frechet_distance
 from tinygan.metrics.label_accuracy import balanced_labels, label_accuracy_from_probs
@@ -54,26 +54,6 @@ def real_vs_real_baseline():
 
 
 @contextmanager
-def seeded(seed):
-    """Run the block with tinygan's generators seeded with ``seed``; restore them afterwards.
-
-    The CPU generator's state is saved and put back through the public get/set_rng_state; the
-    seed and the generator objects of other devices are restored too (``manual_seed`` drops
-    them, and a GPU run draws its noise from the 'cuda' one).
-    """
-    cpu_state = tg_random.get_rng_state()
-    saved_seed, saved_generators = tg_random._seed, dict(tg_random._generators)
-    tg_random.manual_seed(seed)
-    try:
-        yield
-    finally:
-        tg_random._generators.clear()
-        tg_random._generators.update(saved_generators)
-        tg_random._seed = saved_seed
-        tg_random.set_rng_state(cpu_state)
-
-
-@contextmanager
 def eval_mode(modules):
     """Every module (and sub-module) in eval mode inside the block; each one's own flag restored after."""
     flags = [(m, m.training) for net in modules for m in net.modules()]
@@ -97,7 +77,7 @@ def sample_features(recipe, n, seed=0, batch_size=500):
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             labels = xp.asarray(balanced_labels(n)[start:start + count]) if recipe.conditional else None
-            images = recipe.generate(recipe.sample_latent(count, labels))
+            images = recipe.generate(recipe.sample_inputs(count, labels))
             f, p = classifier.features_and_probs(images, model=model, batch_size=batch_size)
             feats.append(f)
             probs.append(p)

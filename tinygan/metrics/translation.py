@@ -174,7 +174,7 @@ def evaluate_pairs(recipe, n=10000, seed=0, data=None, batch_size=500):
     with seeded(seed), eval_mode(list(recipe.networks().values())), no_grad():
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
-            a, b = recipe.generate_pair(recipe.sample_latent(count))
+            a, b = recipe.generate_pair(recipe.sample_inputs(count))
             for key, imgs, reader in (("a", a.data, model), ("b", domain.view(b.data), model_b)):
                 f, p = _classify(reader, imgs, batch_size)
                 parts["f_" + key].append(f)

@@ -29,10 +29,12 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
-        if not 0.0 <= momentum <= 1.0:
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum: expected a value in [0, 1] (PyTorch's convention: the weight "
-                             f"of the new batch), got {momentum}")
-        self.eps, self.momentum, self.affine = float(eps), float(momentum), affine
+                             f"of the new batch) or None (the average of every batch), got {momentum}")
+        self.eps, self.affine = float(eps), affine
+        self.momentum = None if momentum is None else float(momentum)
+        self.batches_tracked = 0  # batches seen in training since the last reset (for momentum=None)
         self.track_running_stats = track_running_stats
         _affine_parameters(self, (num_features,) if affine else None, device, dtype)
         if track_running_stats:
@@ -47,7 +49,12 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel in training, "
                              f"got input shape {x.shape}")
         rm, rv = (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
-        return batch_norm(x, self.weight, self.bias, rm, rv, use_batch_stats, self.momentum, self.eps)
+        momentum = self.momentum
+        if use_batch_stats and rm is not None:
+            self.batches_tracked += 1
+            if momentum is None:  # the running statistics are the average of the batches seen: weight 1/k for the k-th
+                momentum = 1.0 / self.batches_tracked
+        return batch_norm(x, self.weight, self.bias, rm, rv, use_batch_stats, momentum, self.eps)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
@@ -57,7 +64,9 @@ class BatchNorm1d(_BatchNorm):
     """Batch-norm of (N, C) or (N, C, L) inputs over the batch (and length) axes, per feature C.
 
     ``momentum`` is PyTorch's: running = (1 - momentum) running + momentum batch. (Keras'
-    BatchNormalization(momentum=0.8) is the other convention: PyTorch momentum 0.2.)"""
+    BatchNormalization(momentum=0.8) is the other convention: PyTorch momentum 0.2.) ``momentum=None``
+    makes the running statistics the plain average of the training batches seen since
+    ``batches_tracked`` was last set to 0 (PyTorch's cumulative average)."""
 
     keeps_layout = True  # per-feature statistics, any memory order (see Sequential)
     _ndims = (2, 3)
