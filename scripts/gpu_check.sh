@@ -153,7 +153,7 @@ run_part tests 200 "$PY" "$REPO/scripts/pytest_shards.py" "$SHARDS" "$OUT_DIR" -
 run_part train 90 "${TINYGAN[@]}" train dcgan --device cuda --data "$MNIST" --out "$OUT_DIR/dcgan" "${TRAIN_ARGS[@]}"
 
 if [ -f "$OUT_DIR/dcgan/checkpoint.npz" ]; then
-    run_part eval 40 "${TINYGAN[@]}" eval "$OUT_DIR/dcgan/checkpoint.npz" --n "$EVAL_N" --device cuda --data "$MNIST"
+    run_part eval 40 "${TINYGAN[@]}" eval "$OUT_DIR/dcgan/checkpoint.npz" --n "$EVAL_N" --device cuda --out "$OUT_DIR/dcgan/eval.json"
     run_part sample 20 "${TINYGAN[@]}" sample "$OUT_DIR/dcgan/checkpoint.npz" --n "$SAMPLE_N" --device cuda \
         --out "$OUT_DIR/samples_dcgan.png"
 else

@@ -170,12 +170,13 @@ def test_a_signal_saves_after_the_current_step_and_the_run_resumes_exactly(tmp_p
     monkeypatch.setattr(Trainer, "save_samples", lambda self: None)
     _trainer(tmp_path / "straight", 8).fit()
     monkeypatch.setattr(_Signalling, "signals", [None, None, [signal.SIGTERM]])
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with pytest.raises(TrainingInterrupted) as info:
         _trainer(tmp_path / "run", 8, _Signalling).fit()
     assert (info.value.signal_name, info.value.step) == ("SIGTERM", 3)       # the step it was in, finished
     meta = read_meta(tmp_path / "run" / "checkpoint.npz")
     assert meta["step"] == 3 and meta["pending_log"]["count"] == 3            # between two progress lines
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler     # handlers put back
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # handlers put back
     _trainer(tmp_path / "run", 8).fit(resume=True)
     assert_same_run(tmp_path / "straight" / "checkpoint.npz", tmp_path / "run" / "checkpoint.npz")
     assert metrics(tmp_path / "run") == metrics(tmp_path / "straight")       # the same logged means too
@@ -185,13 +186,14 @@ def test_a_second_signal_stops_at_once_and_keeps_the_last_checkpoint(tmp_path, m
     monkeypatch.setattr(Trainer, "save_samples", lambda self: None)
     monkeypatch.setattr(_Signalling, "signals", [None, None, [signal.SIGINT, signal.SIGINT]])
     trainer = _trainer(tmp_path, 8, _Signalling, checkpoint_every=2)
+    handler = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
     with pytest.raises(KeyboardInterrupt) as info:
         trainer.fit()
     assert not isinstance(info.value, TrainingInterrupted) and trainer.step == 2  # step 3 never finished
     assert read_meta(tmp_path / "checkpoint.npz")["step"] == 2
     load_checkpoint(tmp_path / "checkpoint.npz", trainer.recipe.networks(), trainer.recipe.optimizers())
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_checkpoints_come_by_wall_time_too(tmp_path, monkeypatch):
