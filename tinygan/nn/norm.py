@@ -58,8 +58,6 @@ class BatchNorm1d(_BatchNorm):
 
     ``momentum`` is PyTorch's: running = (1 - momentum) running + momentum batch. (Keras'
     BatchNormalization(momentum=0.8) is the other convention: PyTorch momentum 0.2.)"""
-
-    keeps_layout = True  # per-feature statistics, any memory order (see Sequential)
     _ndims = (2, 3)
 
 
