@@ -13,11 +13,6 @@ and what lets ``gradgradcheck`` test second derivatives.
 Memory: a Function holds its inputs strongly and its output only through a weak reference, so
 a graph has no reference cycles and dies with its last tensor. ``backward`` also releases each
 Function it has passed through unless ``retain_graph=True``.
-
-Speed lives elsewhere: ``tinygan.kernels`` registers faster versions of some forwards, backwards
-and optimizer steps, and the engine asks for them at one place ("Kernels" below). With the
-kernels off (``tinygan.kernels.enabled(False)``) what runs is exactly the code of this file and
-of the ops, with the same numbers to float rounding.
 """
 
 from __future__ import annotations
@@ -426,6 +421,8 @@ class Function:
 # runs the class's own code, the textbook, when there is none or when the kernel returns
 # NotImplemented (it does not apply to these arrays). A backward kernel is asked only when no
 # graph of the gradient is wanted: its result is a plain array, which cannot be differentiated.
+# With the kernels off (tinygan.kernels.enabled(False)), what runs is the code of this file and
+# of the ops alone, with the same numbers to float rounding.
 _forward_kernels = {}   # Function class -> kernel(fn, *arrays) -> array
 _backward_kernels = {}  # Function class -> kernel(fn, gy array) -> (array or None, ...), one per input
 _step_kernels = {}      # Optimizer class -> kernel(optimizer, updates) -> None

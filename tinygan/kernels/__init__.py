@@ -13,6 +13,8 @@ package holds what makes them fast, each piece registered against the class it s
                     transposed direction fused, col2im by channel; a convolution's column matrix
                     shared by its forward and its weight gradient
     upsample.py     nearest up-sampling and its adjoint, results in the input's memory order
+    layout.py       feature maps reshaped from a flat array stored channels-first, as the
+                    convolutions store theirs
     optim.py        Adam and RMSprop: all the parameters' updates fused, in cache-sized blocks,
                     one hand-over to the threads per step
     pool.py         the thread pool that all of them split their work over
@@ -140,7 +142,7 @@ def _from_environment():
     return value not in ("0", "off")
 
 
-from tinygan.kernels import activation, conv, linear, norm, optim, upsample  # noqa: E402,F401  (each registers its kernels)
+from tinygan.kernels import activation, conv, layout, linear, norm, optim, upsample  # noqa: E402,F401  (each registers its kernels)
 
 enabled(_from_environment())
 
