@@ -48,6 +48,7 @@ from tinygan import tensor as _tensor
 from tinygan.ops.conv import Conv2d, Conv2dWeight, ConvTranspose2d
 from tinygan.ops.linalg import MatMul
 from tinygan.ops.nn import Linear
+from tinygan.optim import Optimizer
 
 # FLOPs of one forward (a multiply-add is 2), from its input arrays xs and its output y.
 FLOPS = {
@@ -122,7 +123,7 @@ class Profile(_tensor.Observer):
             self._pop()
 
     def timed(self, fn, name, phase):
-        """``fn`` wrapped so that each call is a row (name(fn's first argument), phase, "-")."""
+        """``fn`` wrapped so that each call of it is timed as a row (name(*args), phase, "-")."""
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             self._push((name(*args), phase, "-"), backward=False)
@@ -235,8 +236,6 @@ def profile(modules=None, path=None):
     if _tensor._observer is not None:
         raise RuntimeError("profile: another observer is active (a profile or graph.record_modules block); "
                            "use one at a time")
-    from tinygan.optim import Optimizer  # here: tinygan.optim imports the layers, which import this module's users
-
     prof = Profile(modules)
     step, run_backward = Optimizer.step, _tensor.run_backward
     Optimizer.step = prof.timed(step, lambda opt: f"{type(opt).__name__}.step", "optimizer")
