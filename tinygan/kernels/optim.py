@@ -10,8 +10,8 @@ Adam in PyTorch's arrangement, the paper's update with the bias corrections fold
     m <- m + (1 - beta1)(g - m),   v <- beta2 v + (1 - beta2) g^2,
     w <- w - (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)),   c1 = 1 - beta1^t, c2 = 1 - beta2^t.
 
-The first step of a parameter, which makes its buffers, and parameters on the GPU or stored out
-of order, are left to the textbook's update or updated whole.
+A parameter's first step makes its buffers, zeros, as the textbook's does (and then the update
+is the textbook's first one). Parameters on the GPU, or stored out of order, are updated whole.
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def blocked_step(update, keys):
     """The step kernel of an optimizer whose update of one parameter is ``update(opt, t, w, g,
     *buffers)``, with the buffers ``state[key] for key in keys``."""
     def step(opt, updates):
-        if not all(state for _, _, state, _ in updates):
-            return NotImplemented  # a first update: the textbook makes the buffers
         flat = []  # (t, flat arrays, size) of each parameter updated in blocks
         for w, g, state, t in updates:
+            if not state:
+                state.update((k, array_module(w).zeros_like(w)) for k in keys)
             buffers = [state[k] for k in keys]
             if is_cpu(w, g, *buffers) and all(a.flags.c_contiguous for a in [w] + buffers):
                 flat.append((t, [a.reshape(-1) for a in [w, np.ascontiguousarray(g)] + buffers], w.size))
