@@ -9,7 +9,7 @@ same work), and every timed op is put into one category:
   activations         LeakyReLU, ReLU, Tanh (both sides' forward and backward kernels)
   optimizer           Adam.step, everything it calls
   other ops           losses, sums, copies, views, random numbers: every other op
-  framework, Python   the autograd engine's own code (tinygan: its sorting, summing and re-laying of
+  framework, Python   the autograd engine's own code (tinygan: its sorting and summing of
                       gradients; PyTorch: autograd::engine and the *Backward0 nodes' own time) and
                       the Python between ops (the profiled time that no op holds)
 

@@ -23,6 +23,11 @@ Models:
     python benchmarks/step_time.py [--vs-torch] [--threads 2] [--batch-sizes 64 256]
     python benchmarks/step_time.py --device cuda       # on the GPU, with CuPy (step_time_gpu.py)
     python benchmarks/step_time.py --profile --models dcgan --batch-sizes 64   # tinygan.profile()'s table
+
+--kernels off times tinygan with its kernels off (TINYGAN_KERNELS=0: the textbook code alone).
+--vs-ref PATH adds a third worker running the tinygan of another checkout (PYTHONPATH=PATH; e.g.
+`git clone -q <repo> /tmp/ref` at an older commit), in the same alternating rounds, and reports
+its times and its ratio to PyTorch beside this checkout's, and this checkout's time over its.
 """
 
 from __future__ import annotations
@@ -186,12 +191,17 @@ def worker(framework, model, batch, warmup, threads):
 
 
 class Worker:
-    """A worker process of one framework and model, driven block by block over a pipe."""
+    """A worker process of one framework and model, driven block by block over a pipe. "ref" is
+    tinygan imported from the --vs-ref checkout; "tinygan" this checkout's, with --kernels."""
 
     def __init__(self, framework, model, batch, args):
         env = thread_env(args.threads)
-        cmd = [sys.executable, __file__, "--worker", framework, model, str(batch), "--warmup", str(args.warmup),
-               "--threads", str(args.threads)]
+        if framework == "ref":
+            env["PYTHONPATH"] = os.path.abspath(args.vs_ref)
+        elif framework == "tinygan" and getattr(args, "kernels", "on") == "off":
+            env["TINYGAN_KERNELS"] = "0"
+        cmd = [sys.executable, __file__, "--worker", "tinygan" if framework == "ref" else framework, model, str(batch),
+               "--warmup", str(args.warmup), "--threads", str(args.threads)]
         self.name = f"{framework} {model} {batch}"
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self._read()  # "ready": built and warmed up
@@ -244,17 +254,20 @@ def measure(frameworks, model, batch, args):
     the peak memory, and the time ratio as the median over rounds of the two blocks' medians."""
     workers = {fw: Worker(fw, model, batch, args) for fw in frameworks}
     times = {fw: [] for fw in frameworks}
-    ratios = []
+    ratios = {}  # (a, b) -> the ratio of a's block median to b's, per round
     for r in range(-(-args.iters // args.block)):
         block = {}
         for fw in (frameworks if r % 2 == 0 else frameworks[::-1]):
             time.sleep(args.pause)
             block[fw] = workers[fw].run(args.block)
             times[fw] += block[fw]
-        if len(frameworks) == 2:
-            ratios.append(median(block[frameworks[0]]) / median(block[frameworks[1]]))
+        for a in frameworks:
+            for b in frameworks:
+                if a != b:
+                    ratios.setdefault((a, b), []).append(median(block[a]) / median(block[b]))
     out = {fw: {"ms": median(times[fw]) * 1e3, "peak_mb": workers[fw].peak()} for fw in frameworks}
-    out["ratio"] = median(ratios) if ratios else None
+    out["ratio"] = median(ratios[tuple(frameworks[:2])]) if len(frameworks) >= 2 else None
+    out["ratios"] = {pair: median(values) for pair, values in ratios.items()}
     return out
 
 
@@ -274,14 +287,19 @@ def main():
     parser.add_argument("--by", default="row", choices=["row", "op", "layer"], help="--profile: group rows by")
     parser.add_argument("--top", type=int, default=25, help="--profile: rows shown (the rest summed in one)")
     parser.add_argument("--profile-json", metavar="PATH", help="--profile: also write the profile as JSON")
+    parser.add_argument("--kernels", choices=["on", "off"], default="on",
+                        help="tinygan's kernels (off: TINYGAN_KERNELS=0, the textbook code alone)")
+    parser.add_argument("--vs-ref", metavar="PATH", help="also time the tinygan of the checkout at PATH, alternating")
     parser.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "BATCH"), help=argparse.SUPPRESS)
     step_time_gpu.add_arguments(parser)
     args = parser.parse_args()
     if args.device != "cpu":
         sys.exit(step_time_gpu.main(args))
     args.batch_sizes = args.batch_sizes or [64, 256]
+    if args.vs_ref and not os.path.isfile(os.path.join(args.vs_ref, "tinygan", "__init__.py")):
+        sys.exit(f"--vs-ref: expected a checkout of tinygan (PATH/tinygan/__init__.py), got {args.vs_ref!r}")
     if args.profile and not args.worker:
-        env = thread_env(args.threads)
+        env = dict(thread_env(args.threads), **({"TINYGAN_KERNELS": "0"} if args.kernels == "off" else {}))
         for model in args.models:
             for batch in args.batch_sizes:
                 cmd = [sys.executable, __file__, "--worker", "profile", model, str(batch)] + sys.argv[1:]
@@ -298,16 +316,21 @@ def main():
         import importlib.util
         if importlib.util.find_spec("torch") is None:  # not imported here: workers measure memory
             sys.exit("--vs-torch: PyTorch is not installed; `pip install torch==2.13.0` (the CPU wheel)")
+    frameworks = ["tinygan"] + (["torch"] if args.vs_torch else []) + (["ref"] if args.vs_ref else [])
     print(f"one GAN iteration (both sides: D on a real and a fake batch, D's Adam step, G through D, G's Adam "
           f"step; one G forward), float32, {args.threads} threads, median of {args.iters} after {args.warmup} "
-          f"warm-ups" + (f"; tinygan and PyTorch alternate in blocks of {args.block}" if args.vs_torch else ""))
+          f"warm-ups" + (f"; {', '.join(frameworks)} alternate in blocks of {args.block}" if len(frameworks) > 1 else "")
+          + (" (tinygan with its kernels off)" if args.kernels == "off" else "")
+          + (f"; ref: the tinygan of {args.vs_ref}" if args.vs_ref else ""))
     head = f"{'model':<7}{'batch':>6}{'tinygan ms':>12}{'it/s':>8}{'peak MB':>9}"
     if args.vs_torch:
         head += f"{'torch ms':>10}{'it/s':>8}{'peak MB':>9}{'time ratio':>12}{'mem ratio':>11}"
+    if args.vs_ref:
+        head += f"{'ref ms':>9}{'peak MB':>9}" + (f"{'ref/torch':>11}" if args.vs_torch else "") + f"{'tinygan/ref':>13}"
     print(head)
     for model in args.models:
         for batch in args.batch_sizes:
-            result = measure(["tinygan", "torch"] if args.vs_torch else ["tinygan"], model, batch, args)
+            result = measure(frameworks, model, batch, args)
             ours = result["tinygan"]
             line = f"{model:<7}{batch:>6}{ours['ms']:>12.1f}{1e3 / ours['ms']:>8.1f}{ours['peak_mb']:>9.0f}"
             if args.vs_torch:
@@ -315,6 +338,11 @@ def main():
                 mem_ratio = ours["peak_mb"] / ref["peak_mb"] if ref["peak_mb"] > 0 else float("nan")
                 line += (f"{ref['ms']:>10.1f}{1e3 / ref['ms']:>8.1f}{ref['peak_mb']:>9.0f}"
                          f"{result['ratio']:>12.2f}{mem_ratio:>11.2f}")
+            if args.vs_ref:
+                old = result["ref"]
+                line += f"{old['ms']:>9.1f}{old['peak_mb']:>9.0f}"
+                line += f"{result['ratios'][('ref', 'torch')]:>11.2f}" if args.vs_torch else ""
+                line += f"{result['ratios'][('tinygan', 'ref')]:>13.3f}"
             print(line, flush=True)
     if args.vs_torch:
         print("time ratio = tinygan / PyTorch, the median over rounds of the two blocks' median times; memory ratio = "

@@ -99,6 +99,22 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture
+def kernels_on():
+    """tinygan.kernels on for the test, whatever the run's setting (TINYGAN_KERNELS=0), then as before."""
+    previous = tinygan.kernels.enabled(True)
+    yield
+    tinygan.kernels.enabled(previous)
+
+
+@pytest.fixture
+def kernels_off():
+    """Only the textbook code for the test, then the kernels as before."""
+    previous = tinygan.kernels.enabled(False)
+    yield
+    tinygan.kernels.enabled(previous)
+
+
 @functools.lru_cache(maxsize=None)
 def locate_mnist():
     """(directory, "") with the four MNIST files, verified, or (None, why not).

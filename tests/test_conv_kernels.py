@@ -1,12 +1,14 @@
-"""The convolution kernels' alternative paths give the same numbers: im2col against a naive
-loop, the banded column matrix (for big layers) against the single one, and the fused
-per-position transposed kernel against GEMM + col2im. Each path is also gradient-checked."""
+"""The convolutions' pieces and paths give the same numbers: im2col (the textbook's and the
+kernels') against a naive loop, col2im as its adjoint; in tinygan.kernels, the banded column
+matrix (for big layers) against the single one, and the fused per-position transposed
+direction against GEMM + col2im. Each path is also gradient-checked."""
 
 import numpy as np
 import pytest
 
 import tinygan as tg
-from tinygan.ops import conv as C
+from tinygan.kernels import conv as C
+from tinygan.ops import conv as textbook
 
 from helpers import tensor, to_np
 
@@ -26,22 +28,29 @@ def naive_im2col(x, k, s, p, d, oh, ow):
     return cols.reshape(c * k * k, oh * ow * n)
 
 
+@pytest.mark.parametrize("module", [textbook, C], ids=["textbook", "kernels"])
 @pytest.mark.parametrize("k,s,p,d", [(3, 1, 1, 1), (4, 2, 1, 1), (3, 2, 0, 2), (1, 1, 0, 1),
                                      (3, 1, 4, 1), (2, 3, 2, 2), (1, 2, 3, 1)])  # padding wider than the kernel
-def test_im2col_matches_naive_loops(k, s, p, d):
+def test_im2col_matches_naive_loops(module, k, s, p, d):
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
-    oh, ow = C.conv_output_size(7, k, s, p, d), C.conv_output_size(6, k, s, p, d)
-    np.testing.assert_array_equal(C.im2col(x, (k, k), (s, s), (p, p), (d, d), (oh, ow)),
+    oh, ow = textbook.conv_output_size(7, k, s, p, d), textbook.conv_output_size(6, k, s, p, d)
+    np.testing.assert_array_equal(module.im2col(x, (k, k), (s, s), (p, p), (d, d), (oh, ow)),
                                   naive_im2col(x, k, s, p, d, oh, ow))
 
 
-def test_col2im_is_the_adjoint_of_im2col():
+@pytest.mark.parametrize("module", [textbook, C], ids=["textbook", "kernels"])
+def test_col2im_is_the_adjoint_of_im2col(module):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 8, 7))
     args = ((4, 4), (2, 2), (1, 1), (1, 1), (4, 3))
-    cols = C.im2col(x, *args)
+    cols = module.im2col(x, *args)
     y = rng.standard_normal(cols.shape)
-    assert np.sum(cols * y) == pytest.approx(np.sum(x * C.col2im(y, x.shape, *args)), rel=1e-12)
+    assert np.sum(cols * y) == pytest.approx(np.sum(x * module.col2im(y, x.shape, *args)), rel=1e-12)
+
+
+@pytest.fixture(autouse=True)
+def _kernels(kernels_on):
+    """The kernels' paths are what these tests check, in a run with the kernels off too."""
 
 
 def _conv_results(device, x, w, wt):

@@ -603,9 +603,9 @@ def test_linear_values_and_3d_input(device, rng):
     np.testing.assert_allclose(to_np(lin(tensor(x[0, 0], device))), x[0, 0] @ w.T + b, rtol=1e-12)
 
 
-def test_linear_keeps_a_batch_innermost_layout_and_its_gradients(device, rng):
-    """A flattened convolution activation is column-major (N, F): y and dx come out column-major
-    too (computed transposed), with the same values and gradients as for a row-major x."""
+def test_linear_of_a_batch_innermost_input_and_its_gradients(device, rng):
+    """A flattened convolution activation is column-major (N, F): the same values and gradients
+    as for a row-major x."""
     x = np.asfortranarray(rng.standard_normal((6, 5)))
     w, b = rng.standard_normal((3, 5)), rng.standard_normal(3)
     xt = tensor(x, device, requires_grad=True)
@@ -617,8 +617,6 @@ def test_linear_keeps_a_batch_innermost_layout_and_its_gradients(device, rng):
     np.testing.assert_allclose(to_np(gx), gy @ w, rtol=1e-12)
     np.testing.assert_allclose(to_np(gw), gy.T @ x, rtol=1e-12)
     np.testing.assert_allclose(to_np(gb), gy.sum(0), rtol=1e-12)
-    if device == "cpu":
-        assert y.data.flags.f_contiguous and gx.data.flags.f_contiguous
     assert tg.gradcheck(lambda x, w, b: tg.linear(x, w, b), [xt, wt, bt])
 
 

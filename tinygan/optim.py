@@ -7,16 +7,9 @@ count and every moment buffer, so that a resumed run continues exactly.
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from tinygan import backend, parallel
+from tinygan import backend
 from tinygan.nn.module import Parameter
-from tinygan.tensor import Tensor, observed_region
-
-
-UPDATE_BLOCK = 1 << 17  # elements per block of an update: its ~5 arrays stay in a 2-3 MB cache
+from tinygan.tensor import Tensor, fast_step
 
 
 class Optimizer:
@@ -64,14 +57,13 @@ class Optimizer:
             p.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient."""
-        with observed_region(f"{type(self).__name__}.step", "optimizer"):  # a row of its own in tinygan.profile()
-            self._step_all()
+        """Update every parameter that has a gradient, one parameter at a time (``_update``).
 
-    def _step_all(self):
+        The engine may make the whole step at once instead, with a faster version of the same
+        update registered for this optimizer's class (``tinygan.tensor.fast_step``)."""
         self.step_count += 1
-        flat = []  # (update, arrays, size): a parameter's update on its flat (1-D) arrays
-        for i, (p, state) in enumerate(zip(self.params, self.state)):
+        updates = []  # (weights, gradient, state, t) of each parameter to update
+        for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
             self.param_steps[i] += 1
@@ -79,42 +71,17 @@ class Optimizer:
             if g.dtype != p.data.dtype:
                 raise TypeError(f"{type(self).__name__}: a gradient of dtype {g.dtype} for a parameter of dtype "
                                 f"{p.data.dtype}")
-            if not g.flags.c_contiguous:  # in-place updates are slow across mismatched memory orders
-                g = backend.array_module(g).ascontiguousarray(g)
             wd = self.hyper.get("weight_decay", 0.0)
             if wd:
                 g = g + wd * p.data  # L2 penalty folded into the gradient (PyTorch's weight_decay)
-            xp, t = backend.array_module(p.data), self.param_steps[i]
-            keys = list(state)
-            arrays = [p.data, g] + [state[k] for k in keys]
-            if not state or not parallel.is_cpu(*arrays) or not all(a.flags.c_contiguous for a in arrays):
-                self._update(p.data, g, state, xp, t)  # whole: the first update makes the buffers; the GPU
-                continue
+            updates.append((p.data, g, self.state[i], self.param_steps[i]))
+        if not fast_step(self, updates):
+            for w, g, state, t in updates:
+                self._update(w, g, state, t)
 
-            def update(w, g, *buffers, keys=keys, t=t):
-                self._update(w, g, dict(zip(keys, buffers)), np, t)
-            flat.append((update, [a.reshape(-1) for a in arrays], p.data.size))
-        self._update_in_blocks(flat)
-
-    @staticmethod
-    def _update_in_blocks(flat):
-        """The updates are elementwise. All the parameters' elements, laid end to end, are cut into
-        one contiguous range per CPU thread (one hand-over for the whole step), and each range into
-        blocks that fit in the cache: the update's dozen passes then re-read its temporaries from
-        there, not from memory."""
-        def update_range(r):  # elements r[0]:r[1] of the parameters laid end to end
-            offset = 0
-            for update, arrays, size in flat:
-                lo, hi = max(r[0], offset), min(r[1], offset + size)
-                for start in range(lo, hi, UPDATE_BLOCK):
-                    stop = min(start + UPDATE_BLOCK, hi)
-                    update(*[a[start - offset:stop - offset] for a in arrays])
-                offset += size
-        total = sum(size for _, _, size in flat)
-        parallel.run(update_range, parallel.split(total, parallel.threads_for(total)))
-
-    def _update(self, w, g, state, xp, t):
-        """Update array ``w`` in place from gradient ``g``; ``t`` counts this parameter's updates."""
+    def _update(self, w, g, state, t):
+        """Update array ``w`` in place from its gradient ``g``; ``state`` holds the parameter's
+        buffers, ``t`` counts its updates."""
         raise NotImplementedError
 
     # -- saving ------------------------------------------------------------------------------
@@ -173,7 +140,7 @@ class SGD(Optimizer):
         if self.hyper["nesterov"] and (self.hyper["momentum"] <= 0 or self.hyper["dampening"] != 0):
             raise ValueError("SGD: nesterov needs a positive momentum and zero dampening")
 
-    def _update(self, w, g, state, xp, t):
+    def _update(self, w, g, state, t):
         h = self.hyper
         if h["momentum"]:
             buf = state.get("momentum_buffer")
@@ -187,11 +154,12 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba), PyTorch's form, at step t:
+    """Adam (Kingma & Ba 2014, Algorithm 1) at step t, with PyTorch's defaults:
 
-        m <- beta1 m + (1 - beta1) g
-        v <- beta2 v + (1 - beta2) g^2
-        w <- w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+        m <- beta1 m + (1 - beta1) g              (first moment: a running mean of g)
+        v <- beta2 v + (1 - beta2) g^2            (second moment: a running mean of g^2)
+        m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)     (m and v start at 0)
+        w <- w - lr * m_hat / (sqrt(v_hat) + eps)
 
     GANs use betas (0.5, 0.999) (DCGAN) or (0.5, 0.9) / (0, 0.9) (WGAN-GP).
     """
@@ -205,28 +173,17 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas: expected two values in [0, 1), got {self.hyper['betas']}")
         self.hyper["betas"] = (float(b1), float(b2))
 
-    def _update(self, w, g, state, xp, t):
-        h = self.hyper
-        b1, b2 = h["betas"]
-        m = state.get("exp_avg")
-        if m is None:
-            m = state["exp_avg"] = xp.zeros_like(w)
-            state["exp_avg_sq"] = xp.zeros_like(w)
-        v = state["exp_avg_sq"]
-        tmp = xp.subtract(g, m)        # m <- m + (1 - beta1)(g - m), PyTorch's lerp
-        tmp *= 1.0 - b1
-        m += tmp
-        xp.multiply(g, g, out=tmp)     # v <- beta2 v + (1 - beta2) g^2
-        tmp *= 1.0 - b2
-        v *= b2
-        v += tmp
-        # lr / c1 * m / (sqrt(v) / c2 + eps) = (lr c2 / c1) * m / (sqrt(v) + eps c2): one pass fewer
-        c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
-        xp.sqrt(v, out=tmp)
-        tmp += h["eps"] * c2
-        xp.divide(m, tmp, out=tmp)
-        tmp *= -h["lr"] * c2 / c1
-        w += tmp
+    def _update(self, w, g, state, t):
+        xp = backend.array_module(w)
+        b1, b2 = self.hyper["betas"]
+        if not state:
+            state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(w), xp.zeros_like(w)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m[...] = b1 * m + (1.0 - b1) * g
+        v[...] = b2 * v + (1.0 - b2) * g * g
+        m_hat = m / (1.0 - b1 ** t)
+        v_hat = v / (1.0 - b2 ** t)
+        w -= self.hyper["lr"] * m_hat / (xp.sqrt(v_hat) + self.hyper["eps"])
 
 
 class RMSprop(Optimizer):
@@ -245,20 +202,13 @@ class RMSprop(Optimizer):
         if not 0.0 <= self.hyper["alpha"] < 1.0:
             raise ValueError(f"RMSprop: alpha: expected a value in [0, 1), got {self.hyper['alpha']}")
 
-    def _update(self, w, g, state, xp, t):
+    def _update(self, w, g, state, t):
         h = self.hyper
-        v = state.get("square_avg")
-        if v is None:
-            v = state["square_avg"] = xp.zeros_like(w)
-        tmp = xp.multiply(g, g)
-        tmp *= 1.0 - h["alpha"]
-        v *= h["alpha"]
-        v += tmp
-        xp.sqrt(v, out=tmp)
-        tmp += h["eps"]
-        xp.divide(g, tmp, out=tmp)
-        tmp *= -h["lr"]
-        w += tmp
+        if not state:
+            state["square_avg"] = backend.array_module(w).zeros_like(w)
+        v = state["square_avg"]
+        v[...] = h["alpha"] * v + (1.0 - h["alpha"]) * g * g
+        w -= h["lr"] * g / (backend.array_module(w).sqrt(v) + h["eps"])
 
 
 __all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "Parameter"]

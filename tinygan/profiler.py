@@ -16,13 +16,17 @@ Every Function's forward and every Function's backward is timed, and booked unde
 
 A backward is written with Tensor ops, so it calls other Functions (Conv2d's backward is a
 transposed convolution and a weight gradient): those are part of that backward and booked
-there, time and FLOPs. Times are *self* times: a region's row (``Adam.step``, the ``backward
-engine`` that sorts the graph and sums and re-lays gradients) holds what its own code spent,
-not the Functions it called, so the rows add up to the time measured, and what remains (the
-Python between ops: module calls, argument checks, loss code) is the ``(untracked)`` row.
+there. Two more rows are timed by wrapping them while the block is open: each optimizer's
+``step`` (``Adam.step``) and the ``backward engine`` (``tinygan.tensor.run_backward``, which
+sorts the graph and sums gradients). Times are *self* times: such a row holds what its own code
+spent, not the Functions it called, so the rows add up to the time measured, and what remains
+(the Python between ops: module calls, argument checks, loss code) is the ``(untracked)`` row.
 
-FLOPs are those of the matrix products (``Function.flops``: matmul, linear and the three
-convolutions), so GFLOP/s says how close a row is to the GEMM's peak.
+FLOPs are counted for the matrix products only (``FLOPS`` below: matmul, linear and the three
+convolutions), from the shapes of each Function's inputs and output, so that GFLOP/s says how
+close a row is to the GEMM's peak. A backward counts the forward's FLOPs once for each of its
+first two inputs whose gradient is wanted (the input and the weight gradient are each a product
+of the forward's size), whether it ran as Tensor ops or as a kernel (``tinygan.kernels``).
 
 On the GPU, CuPy launches kernels and returns before they finish: a row's time is then the time
 to launch its kernels, and the wait lands on whichever op next needs a result on the host. The
@@ -36,10 +40,29 @@ Outside a ``profile`` block nothing is timed: the engine checks one module-level
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 
 from tinygan import tensor as _tensor
+from tinygan.ops.conv import Conv2d, Conv2dWeight, ConvTranspose2d
+from tinygan.ops.linalg import MatMul
+from tinygan.ops.nn import Linear
+from tinygan.optim import Optimizer
+
+# FLOPs of one forward (a multiply-add is 2), from its input arrays xs and its output y.
+FLOPS = {
+    MatMul: lambda xs, y: 2 * y.size * xs[0].shape[-1],
+    Linear: lambda xs, y: 2 * y.size * xs[0].shape[-1],
+    Conv2d: lambda xs, y: 2 * y.size * xs[1][0].size,                           # 2 C KH KW per output
+    ConvTranspose2d: lambda xs, y: 2 * xs[0].size * xs[1][0].size,              # 2 C_out KH KW per input
+    Conv2dWeight: lambda xs, y: 2 * y.size * (xs[1].size // xs[1].shape[1]),    # 2 N OH OW per weight
+}
+
+
+def _flops(fn, xs, y):
+    count = FLOPS.get(type(fn))
+    return count(xs, y) if count is not None else 0
 
 
 class _Frame:
@@ -78,39 +101,37 @@ class Profile(_tensor.Observer):
     def forward_of(self, fn, xs):
         inner = self._frames[-1] if self._frames else None
         if inner is not None and inner.backward:  # an op inside a backward is part of that backward
-            y = fn.forward(*xs)
-            inner.flops += fn.flops(xs, y)
-            return y
+            return _tensor.run_forward(fn, xs)
         layer = self._layer()
         fn._profile_layer = layer  # its backward is booked under the same layer
         phase = inner.key[1] if inner is not None else "forward"
         frame = self._push((type(fn).__name__, phase, layer), backward=False)
         try:
-            y = fn.forward(*xs)
-            frame.flops = fn.flops(xs, y)
+            y = _tensor.run_forward(fn, xs)
+            frame.flops = fn._profile_flops = _flops(fn, xs, y)
         finally:
             self._pop()
         return y
 
     @contextlib.contextmanager
     def backward_of(self, fn):
-        self._push((type(fn).__name__, "backward", getattr(fn, "_profile_layer", "-")), backward=True)
+        frame = self._push((type(fn).__name__, "backward", getattr(fn, "_profile_layer", "-")), backward=True)
+        frame.flops = getattr(fn, "_profile_flops", 0) * sum(fn.needs_input_grad[:2])
         try:
             yield
         finally:
             self._pop()
 
-    @contextlib.contextmanager
-    def region(self, name, phase):
-        self._push((name, phase, "-"), backward=False)
-        try:
-            yield
-        finally:
-            self._pop()
-
-    def counted(self, flops):
-        if self._frames:
-            self._frames[-1].flops += flops
+    def timed(self, fn, name, phase):
+        """``fn`` wrapped so that each call of it is timed as a row (name(*args), phase, "-")."""
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            self._push((name(*args), phase, "-"), backward=False)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._pop()
+        return wrapper
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _layer(self):
@@ -216,6 +237,9 @@ def profile(modules=None, path=None):
         raise RuntimeError("profile: another observer is active (a profile or graph.record_modules block); "
                            "use one at a time")
     prof = Profile(modules)
+    step, run_backward = Optimizer.step, _tensor.run_backward
+    Optimizer.step = prof.timed(step, lambda opt: f"{type(opt).__name__}.step", "optimizer")
+    _tensor.run_backward = prof.timed(run_backward, lambda *args: "backward engine", "backward")
     _tensor._observer = prof
     start = time.perf_counter()
     try:
@@ -223,5 +247,6 @@ def profile(modules=None, path=None):
     finally:
         prof.wall = time.perf_counter() - start
         _tensor._observer = None
+        Optimizer.step, _tensor.run_backward = step, run_backward
         if path is not None:
             prof.save(path)

@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from tinygan import backend, parallel
+from tinygan import backend
 
 # ----------------------------------------------------------------------------------------------
 # Recording switch
@@ -62,16 +62,14 @@ class Observer:
 
     The engine calls these at four places, and only while an observer is set (``_observer``; None
     almost always, and then each place costs one check): a module's call, a Function's forward,
-    the recording of a Function into the graph, and a Function's backward. A named ``region``
-    (an optimizer's step) is code outside any Function that an observer may want to see, and
-    ``counted`` the FLOPs of matrix products a backward computed on raw arrays (no Function).
+    the recording of a Function into the graph, and a Function's backward.
     """
 
     def module_scope(self, module):
         return contextlib.nullcontext()
 
     def forward_of(self, fn, xs):
-        return fn.forward(*xs)
+        return run_forward(fn, xs)
 
     def recorded(self, fn):
         pass
@@ -79,26 +77,8 @@ class Observer:
     def backward_of(self, fn):
         return contextlib.nullcontext()
 
-    def region(self, name, phase):
-        return contextlib.nullcontext()
-
-    def counted(self, flops):
-        pass
-
 
 _observer = None
-
-
-def observed_region(name, phase):
-    """``with observed_region("Adam.step", "optimizer"):`` marks code outside any Function for the
-    observer (the profiler gives it a row of its own)."""
-    return contextlib.nullcontext() if _observer is None else _observer.region(name, phase)
-
-
-def count_flops(flops):
-    """Tell the observer (the profiler) of ``flops`` computed on raw arrays, outside any Function."""
-    if _observer is not None:
-        _observer.counted(flops)
 
 
 def no_grad():
@@ -255,7 +235,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn "
                                "(was it made under no_grad, or from tensors without requires_grad=True?)")
-        run_backward([self], [grad], None, retain_graph or create_graph, create_graph, accumulate=True)
+        run_backward([self], [grad], None, retain_graph or create_graph, create_graph)
 
     # -- operators ---------------------------------------------------------------------------
     def __add__(self, other):
@@ -398,7 +378,7 @@ class Function:
                     devices = ", ".join(backend.device_of(a) for a in xs)
                     raise RuntimeError(f"{type(self).__name__}: all inputs must be on one device, got {devices}; "
                                        "move them with .to(device)")
-        y = self.forward(*xs) if _observer is None else _observer.forward_of(self, xs)
+        y = run_forward(self, xs) if _observer is None else _observer.forward_of(self, xs)
         if type(y) is not np.ndarray and backend.device_of(y) == "cpu":
             y = np.asarray(y)  # numpy reductions return scalars; a Tensor always holds an array
         out = Tensor.__new__(Tensor)
@@ -425,15 +405,52 @@ class Function:
     def backward(self, gy):
         raise NotImplementedError
 
-    def flops(self, xs, y):
-        """Floating-point operations of this forward, for ``tinygan.profile`` (a multiply-add is 2).
-        Counted for the matrix products only (matmul, linear, the convolutions); 0 elsewhere."""
-        return 0
-
     def release(self):
         """Drop everything the backward pass needed (inputs, saved arrays)."""
         self.__dict__.clear()
         self.inputs = None
+
+
+# ----------------------------------------------------------------------------------------------
+# Kernels: the one place where the engine hands work to tinygan.kernels
+# ----------------------------------------------------------------------------------------------
+
+# A kernel is a faster version of a Function's forward, of its backward on raw arrays, or of an
+# optimizer's step, registered by tinygan.kernels against the class it speeds up. The engine
+# looks for one by class (one dict lookup; the tables are empty while the kernels are off) and
+# runs the class's own code, the textbook, when there is none or when the kernel returns
+# NotImplemented (it does not apply to these arrays). A backward kernel is asked only when no
+# graph of the gradient is wanted: its result is a plain array, which cannot be differentiated.
+# With the kernels off (tinygan.kernels.enabled(False)), what runs is the code of this file and
+# of the ops alone, with the same numbers to float rounding.
+_forward_kernels = {}   # Function class -> kernel(fn, *arrays) -> array
+_backward_kernels = {}  # Function class -> kernel(fn, gy array) -> (array or None, ...), one per input
+_step_kernels = {}      # Optimizer class -> kernel(optimizer, updates) -> None
+
+
+def run_forward(fn, xs):
+    """``fn.forward(*xs)``, or the kernel registered for ``type(fn)`` when there is one that applies."""
+    kernel = _forward_kernels.get(type(fn))
+    y = NotImplemented if kernel is None else kernel(fn, *xs)
+    return fn.forward(*xs) if y is NotImplemented else y
+
+
+def _backward_of(fn, gy, create_graph):
+    """The input gradients of ``fn`` for the output gradient ``gy``, as a tuple: its kernel's, on
+    raw arrays, when no graph of them is wanted and one applies; else ``fn.backward(gy)``'s."""
+    kernel = None if create_graph else _backward_kernels.get(type(fn))
+    gxs = NotImplemented if kernel is None else kernel(fn, gy.data)
+    if gxs is not NotImplemented:
+        return tuple(None if g is None else wrap(g) for g in gxs)
+    gxs = fn.backward(gy)
+    return gxs if isinstance(gxs, tuple) else (gxs,)
+
+
+def fast_step(optimizer, updates):
+    """Make an optimizer's step with the kernel registered for its class: True when there was one
+    that applied, False when the optimizer's own code has to run."""
+    kernel = _step_kernels.get(type(optimizer))
+    return kernel is not None and kernel(optimizer, updates) is not NotImplemented
 
 
 # ----------------------------------------------------------------------------------------------
@@ -487,104 +504,67 @@ def _initial_grad(output, grad):
     return grad
 
 
-_LAYOUT_MIN_SIZE = 1 << 14
+def _needed(order, inputs, allow_unused):
+    """For ``grad``: the ids of ``inputs`` and of the tensors of ``order`` made from them, the
+    only part of the graph worth differentiating."""
+    if not allow_unused:  # decide before anything is freed, so that the caller can try again
+        reached = {id(t) for t in order}
+        for i, t in enumerate(inputs):
+            if id(t) not in reached:
+                raise RuntimeError(f"inputs[{i}] was not used to compute the outputs; "
+                                   "pass allow_unused=True to get None for it")
+    needed = {id(t) for t in inputs}
+    for node in order:  # inputs before outputs, so parents are decided first
+        fn = node.grad_fn
+        if fn is not None and any(id(p) in needed for p in fn.inputs):
+            needed.add(id(node))
+    return needed
 
 
-def _axis_order(a):
-    """The axes of an array from the slowest-varying in memory to the fastest."""
-    return sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
+def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, allow_unused=True):
+    """The engine behind ``Tensor.backward`` and ``grad``: the chain rule from ``outputs`` back.
 
-
-def _like_layout(g, x):
-    """``g`` in the memory order of ``x``.
-
-    Elementwise NumPy ops keep their inputs' memory order, so a gradient that reaches a tensor
-    in another order (a reshape's gradient is row-major; a convolution's activations are stored
-    channels-first, batch innermost) would make every later elementwise op of the backward pass
-    walk one operand against its grain. One copy here keeps the whole chain streaming.
+    Without ``inputs`` (backward), the gradients of leaves are added into ``leaf.grad``; with them
+    (grad), the gradients of ``inputs`` are returned by id and nothing is written to ``.grad``.
     """
-    gd, xd = g.data, x.data
-    if 0 in xd.strides or _axis_order(gd) == _axis_order(xd):
-        return g
-    out = backend.array_module(xd).empty_like(xd)  # order='K': x's axis order, dense
-
-    def copy(o, g):
-        o[...] = g
-    parallel.chunks(copy, out, gd)  # block by block over the CPU threads
-    return wrap(out)
-
-
-def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate, allow_unused=True):
-    """The engine behind ``Tensor.backward`` and ``grad``.
-
-    With ``accumulate`` the gradients of leaves are added into ``leaf.grad``; otherwise the
-    gradients of ``inputs`` are returned (and nothing is written to ``.grad``).
-    """
-    with observed_region("backward engine", "backward"):  # sorting, summing and re-laying gradients, for tinygan.profile
-        return _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate, allow_unused)
-
-
-def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate, allow_unused):
     order = _topological_order(outputs)
-    if inputs is not None:
-        # Only the part of the graph that leads to `inputs` is worth differentiating.
-        wanted = {id(t) for t in inputs}
-        if not allow_unused:  # decide before anything is freed, so that the caller can try again
-            reached = {id(t) for t in order}
-            for i, t in enumerate(inputs):
-                if id(t) not in reached:
-                    raise RuntimeError(f"inputs[{i}] was not used to compute the outputs; "
-                                       "pass allow_unused=True to get None for it")
-        needed = set(wanted)
-        for node in order:  # inputs before outputs, so parents are decided first
-            fn = node.grad_fn
-            if fn is not None and any(id(p) in needed for p in fn.inputs):
-                needed.add(id(node))
-    grads = {}
+    needed = None if inputs is None else _needed(order, inputs, allow_unused)
+    wanted = set() if inputs is None else {id(t) for t in inputs}
+    grads, results = {}, {}
     for out, g in zip(outputs, grad_outputs):
         g = _initial_grad(out, g)
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
-    results = {}
     with _GradMode(create_graph):
-        for node in reversed(order):
+        for node in reversed(order):  # outputs first: all of a tensor's gradient is summed before it is used
             g = grads.pop(id(node), None)
-            if inputs is not None:
-                if id(node) in wanted:
-                    results[id(node)] = g
-                if id(node) not in needed:
-                    continue
+            if id(node) in wanted:
+                results[id(node)] = g
+            if needed is not None and id(node) not in needed:
+                continue
             fn = node.grad_fn
             if fn is None:
-                if accumulate and g is not None:
+                if inputs is None and g is not None:
                     node.grad = g if node.grad is None else node.grad + g
                 continue
-            if g is None:  # nothing flowed into this node (e.g. every use of it was cut by detach)
-                if not retain_graph:
-                    fn.release()
-                continue
-            if inputs is None:
+            if needed is None:
                 fn.needs_input_grad = [x.requires_grad for x in fn.inputs]
             else:
                 fn.needs_input_grad = [id(x) in needed for x in fn.inputs]
-                if not any(fn.needs_input_grad):  # a wanted tensor whose own inputs are not wanted
-                    if not retain_graph:
-                        fn.release()
-                    continue
+            if g is None or not any(fn.needs_input_grad):  # nothing flowed in (every use was cut by
+                if not retain_graph:                       # detach), or nothing to flow out to
+                    fn.release()
+                continue
             if _observer is None:
-                gxs = fn.backward(g)
+                gxs = _backward_of(fn, g, create_graph)
             else:  # the ops a backward records (create_graph=True) are tagged as that backward's
                 with _observer.backward_of(fn):
-                    gxs = fn.backward(g)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
+                    gxs = _backward_of(fn, g, create_graph)
             for x, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
                 if gx is None or not need:
                     continue
                 if gx.shape != x.shape:
                     raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape {gx.shape} "
                                        f"for an input of shape {x.shape}")
-                if not create_graph and gx.data.ndim > 1 and gx.data.size >= _LAYOUT_MIN_SIZE:
-                    gx = _like_layout(gx, x)
                 key = id(x)
                 grads[key] = grads[key] + gx if key in grads else gx
             if not retain_graph:
@@ -617,8 +597,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise ValueError(f"outputs[{i}]: expected a Tensor that depends on the inputs (requires_grad), got one that does not")
     if retain_graph is None:
         retain_graph = create_graph
-    results = run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, accumulate=False,
-                           allow_unused=allow_unused)
+    results = run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, allow_unused)
     grads = [results.get(id(t)) for t in inputs]
     return grads[0] if single_in else grads
 

@@ -9,8 +9,6 @@ from tinygan.ops.activation import elu, glu, leaky_relu, relu, selu, sigmoid, ta
 class LeakyReLU(Module):
     """y = x if x > 0 else negative_slope * x (GANs use 0.2)."""
 
-    keeps_layout = True  # elementwise: the output is stored as the input is (see Sequential)
-
     def __init__(self, negative_slope=0.01):
         super().__init__()
         self.negative_slope = float(negative_slope)
@@ -25,16 +23,12 @@ class LeakyReLU(Module):
 class ReLU(Module):
     """y = max(x, 0)."""
 
-    keeps_layout = True  # elementwise: the output is stored as the input is (see Sequential)
-
     def forward(self, x):
         return relu(x)
 
 
 class Tanh(Module):
     """y = tanh(x): a generator's last layer, for images scaled to [-1, 1]."""
-
-    keeps_layout = True  # elementwise: the output is stored as the input is (see Sequential)
 
     def forward(self, x):
         return tanh(x)
@@ -43,16 +37,12 @@ class Tanh(Module):
 class Sigmoid(Module):
     """y = 1 / (1 + e^-x)."""
 
-    keeps_layout = True  # elementwise: the output is stored as the input is (see Sequential)
-
     def forward(self, x):
         return sigmoid(x)
 
 
 class ELU(Module):
     """y = x if x > 0 else alpha (e^x - 1) (Clevert et al. 2015; BEGAN's networks use it)."""
-
-    keeps_layout = True  # elementwise: the output is stored as the input is (see Sequential)
 
     def __init__(self, alpha=1.0):
         super().__init__()
@@ -68,8 +58,6 @@ class ELU(Module):
 class SELU(Module):
     """y = lambda (x if x > 0 else alpha (e^x - 1)), lambda = 1.0507, alpha = 1.6733 (Klambauer et al.
     2017): the scaled ELU whose activations converge to mean 0 and variance 1 (HR-DCGAN uses it)."""
-
-    keeps_layout = True  # elementwise: the output is stored as the input is (see Sequential)
 
     def forward(self, x):
         return selu(x)

@@ -9,8 +9,6 @@ from tinygan.ops.nn import dropout
 class Dropout(Module):
     """Inverted dropout; the identity in eval mode. Masks come from tinygan's seeded generator."""
 
-    keeps_layout = True  # elementwise (see Sequential)
-
     def __init__(self, p=0.5):
         super().__init__()
         if not 0.0 <= p < 1.0:

@@ -11,16 +11,7 @@ from tinygan.tensor import Tensor
 
 
 class Linear(Module):
-    """y = x W^T + b with W of shape (out_features, in_features); x is (..., in_features).
-
-    ``batch_innermost``: store y column-major, the batch axis innermost, as tinygan's
-    convolutions store their activations. ``Sequential`` sets it on a Linear whose output is
-    unflattened into feature maps (a DCGAN generator's projection of z): the batch-norm,
-    activation and transposed convolution after it then read it in their own order instead of
-    each copying it (measured: the DCGAN step 4-9% faster). The values are the same either way.
-    """
-
-    batch_innermost = False
+    """y = x W^T + b with W of shape (out_features, in_features); x is (..., in_features)."""
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
@@ -34,7 +25,7 @@ class Linear(Module):
         if isinstance(x, Tensor) and x.ndim < 1:  # before check_input, which reads x.shape[-1]
             raise ValueError(f"Linear: input: expected at least 1 dimension, got shape {x.shape}")
         check_input(self, x, axis=-1, size=self.in_features, like=self.weight)
-        return linear(x, self.weight, self.bias, batch_innermost=self.batch_innermost)
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -39,8 +39,6 @@ class Module:
     calling the module calls ``forward``.
     """
 
-    keeps_layout = False  # True for elementwise layers: the output is stored as the input is (see Sequential)
-
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -280,19 +278,6 @@ class Sequential(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential: argument {i}: expected a Module, got {type(m).__name__}")
             self._modules[str(i)] = m
-        self._plan_layouts()
-
-    def _plan_layouts(self):
-        """A Linear whose output is unflattened into feature maps (through elementwise layers
-        only) is told to store it batch-innermost, the convolutions' layout (Linear.batch_innermost)."""
-        mods = list(self._modules.values())
-        for i, m in enumerate(mods):
-            if getattr(m, "makes_feature_maps", False):
-                j = i - 1
-                while j >= 0 and mods[j].keeps_layout:
-                    j -= 1
-                if j >= 0 and hasattr(mods[j], "batch_innermost"):
-                    mods[j].batch_innermost = True
 
     def forward(self, x):
         for m in self._modules.values():
@@ -311,7 +296,6 @@ class Sequential(Module):
 
     def append(self, module):
         self._modules[str(len(self._modules))] = module
-        self._plan_layouts()
         return self
 
 

@@ -68,7 +68,6 @@ class BatchNorm1d(_BatchNorm):
     makes the running statistics the plain average of the training batches seen since
     ``batches_tracked`` was last set to 0 (PyTorch's cumulative average)."""
 
-    keeps_layout = True  # per-feature statistics, any memory order (see Sequential)
     _ndims = (2, 3)
 
 

@@ -25,12 +25,6 @@ class Unflatten(Module):
         super().__init__()
         self.dim, self.sizes = dim, tuple(sizes)
 
-    @property
-    def makes_feature_maps(self):
-        """True when it makes (N, C, H, W) maps of several channels from (N, C*H*W): what
-        convolutions read (see Linear.batch_innermost)."""
-        return self.dim == 1 and len(self.sizes) == 3 and self.sizes[0] > 1
-
     def forward(self, x):
         check_input(self, x)
         dim = self.dim % x.ndim

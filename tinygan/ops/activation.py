@@ -3,39 +3,26 @@
 The ones whose derivative is a function of their output (tanh, sigmoid, softmax) write the
 backward in terms of ``self.output``, a Tensor in the graph, so second derivatives are right.
 The piecewise-linear ones multiply by a constant mask: their second derivative is 0.
-
-The ones a convolutional GAN runs on every activation (tanh, relu, leaky_relu) compute, on the
-CPU, block by block over ``tinygan.parallel``'s threads; so does their backward when no graph
-of it is wanted (``create_graph=False``), on raw arrays with the same formula.
 """
 
 from __future__ import annotations
 
-from tinygan import backend, parallel
+from tinygan import backend
 from tinygan.ops._util import as_tensor
 from tinygan.ops.math import exp
 from tinygan.ops.reduce import sum
-from tinygan.tensor import Function, is_grad_enabled, wrap
+from tinygan.tensor import Function, wrap
 
 
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y^2."""
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        return parallel.elementwise(lambda x, y: xp.tanh(x, out=y), x)
+        return backend.array_module(x).tanh(x)
 
     def backward(self, gy):
         y = self.output
-        if is_grad_enabled():
-            return gy * (1.0 - y * y)
-        xp = backend.array_module(gy.data)
-
-        def grad(y, gy, gx):
-            xp.multiply(y, y, out=gx)
-            xp.subtract(1.0, gx, out=gx)
-            gx *= gy
-        return wrap(parallel.elementwise(grad, y.data, gy.data))
+        return gy * (1.0 - y * y)
 
 
 class Sigmoid(Function):
@@ -66,19 +53,11 @@ class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 if x > 0 else 0."""
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        return parallel.elementwise(lambda x, y: xp.maximum(x, 0, out=y), x)
+        return backend.array_module(x).maximum(x, 0)
 
     def backward(self, gy):
         x = self.inputs[0].data
-        if is_grad_enabled():
-            return gy * wrap((x > 0).astype(x.dtype))
-        xp = backend.array_module(x)
-
-        def grad(x, gy, gx):  # gx = [x > 0] gy
-            xp.greater(x, 0, out=gx)
-            gx *= gy
-        return wrap(parallel.elementwise(grad, x, gy.data))
+        return gy * wrap((x > 0).astype(x.dtype))
 
 
 class LeakyReLU(Function):
@@ -88,27 +67,11 @@ class LeakyReLU(Function):
         self.slope = slope
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        if 0 <= self.slope <= 1:  # max(x, slope x): two passes instead of where's three
-            return parallel.elementwise(lambda x, y: xp.maximum(x, xp.multiply(x, self.slope, out=y), out=y), x)
-        return xp.where(x > 0, x, x * self.slope)
+        return backend.array_module(x).where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
         x = self.inputs[0].data
-        xp = backend.array_module(x)
-        if is_grad_enabled():
-            # slope + (1 - slope) * [x > 0], by arithmetic: np.where with scalar branches is ~15x slower.
-            mask = (x > 0).astype(x.dtype)
-            mask *= 1.0 - self.slope
-            mask += self.slope
-            return gy * wrap(mask)
-
-        def grad(x, gy, gx):  # the same mask, built in gx, then gx = gy * mask
-            xp.greater(x, 0, out=gx)
-            gx *= 1.0 - self.slope
-            gx += self.slope
-            gx *= gy
-        return wrap(parallel.elementwise(grad, x, gy.data))
+        return gy * wrap(backend.array_module(x).where(x > 0, 1.0, self.slope).astype(x.dtype))
 
 
 class ELU(Function):

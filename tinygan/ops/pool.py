@@ -13,7 +13,7 @@ from tinygan.ops._util import as_tensor
 from tinygan.ops.conv import _pair, conv_output_size
 from tinygan.ops.reduce import max, mean
 from tinygan.ops.shape import getitem, pad, reshape, stack
-from tinygan.tensor import Function, _axis_order
+from tinygan.tensor import Function
 
 
 def _check4d(x, name):
@@ -72,14 +72,6 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     return max(stack(slices, axis=-1), axis=-1)
 
 
-def _empty_in_order_of(x, shape):
-    """An empty array of ``shape`` whose memory order follows ``x``'s (so that the channels-first,
-    batch-innermost activations of the convolutions keep their layout through this op)."""
-    xp = backend.array_module(x)
-    order = _axis_order(x)
-    return xp.empty(tuple(shape[a] for a in order), dtype=x.dtype).transpose(tuple(order.index(a) for a in range(4)))
-
-
 class UpsampleNearest(Function):
     """y[:, :, i*s + a, j*t + b] = x[:, :, i, j]: each pixel repeated s x t times.
     The gradient sums each s x t block (``BlockSum``); the two are each other's backward."""
@@ -89,7 +81,7 @@ class UpsampleNearest(Function):
 
     def forward(self, x):
         (s, t), (n, c, h, w) = self.scale, x.shape
-        y = _empty_in_order_of(x, (n, c, h * s, w * t))
+        y = backend.array_module(x).empty((n, c, h * s, w * t), dtype=x.dtype)
         for a in range(s):
             for b in range(t):
                 y[:, :, a::s, b::t] = x
@@ -107,7 +99,7 @@ class BlockSum(Function):
 
     def forward(self, x):
         s, t = self.scale
-        y = x[:, :, 0::s, 0::t].copy(order="K")
+        y = x[:, :, 0::s, 0::t].copy()
         for a in range(s):
             for b in range(t):
                 if a or b:

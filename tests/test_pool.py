@@ -1,8 +1,9 @@
-"""tinygan.parallel: work split over threads gives what the whole computation gives.
+"""tinygan.kernels.pool: work split over threads gives what the whole computation gives.
 
 Every split path is forced on small arrays here (MIN_SIZE and MIN_FLOPS lowered to 1, two
 threads), and compared with the same operation on one thread: exactly for elementwise work and
 copies, to rounding for matrix products. Gradients through the split ops are gradient-checked.
+The kernels are on in every test here, whatever the run's setting.
 """
 
 import functools
@@ -13,38 +14,43 @@ import numpy as np
 import pytest
 
 import tinygan as tg
-from tinygan import nn, optim, parallel
-from tinygan.ops import conv as C
+from tinygan import nn
+from tinygan.kernels import conv as C, optim as kernel_optim, pool
 from tinygan.optim import Adam
 
 from helpers import tensor, to_np
 
 
+@pytest.fixture(autouse=True)
+def _kernels(kernels_on):
+    """The pool is the kernels' (a run with TINYGAN_KERNELS=0 checks it too)."""
+
+
 @pytest.fixture
 def split_everything(monkeypatch):
     """Two threads, and every operation big enough to be split."""
-    before = parallel.get_num_threads()
-    monkeypatch.setattr(parallel, "MIN_SIZE", 1)
-    monkeypatch.setattr(parallel, "MIN_FLOPS", 1)
-    monkeypatch.setattr(parallel, "MIN_ROWS", 1)
-    parallel.set_num_threads(2)
+    before = pool.get_num_threads()
+    monkeypatch.setattr(pool, "MIN_SIZE", 1)
+    monkeypatch.setattr(pool, "MIN_FLOPS", 1)
+    monkeypatch.setattr(pool, "MIN_ROWS", 1)
+    pool.set_num_threads(2)
     yield
-    parallel.set_num_threads(before)
+    pool.set_num_threads(before)
 
 
 def one_thread(fn):
-    before = parallel.get_num_threads()
-    parallel.set_num_threads(1)
+    before = pool.get_num_threads()
+    pool.set_num_threads(1)
     try:
         return fn()
     finally:
-        parallel.set_num_threads(before)
+        pool.set_num_threads(before)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
 @pytest.mark.parametrize("parts", [1, 2, 3, 8])
 def test_split_covers_the_range_in_balanced_non_empty_parts(n, parts):
-    ranges = parallel.split(n, parts)
+    ranges = pool.split(n, parts)
     assert ranges[0][0] == 0 and ranges[-1][1] == n
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     sizes = [b - a for a, b in ranges]
@@ -58,8 +64,8 @@ def test_run_does_every_part_on_more_than_one_thread(split_everything):
     def work(part):
         names.add(threading.current_thread().name)
         seen.append(part)
-    parts = parallel.split(10, 2)
-    parallel.run(work, parts)
+    parts = pool.split(10, 2)
+    pool.run(work, parts)
     assert sorted(seen) == parts
     assert len(names) == 2
 
@@ -72,22 +78,22 @@ def test_run_waits_for_every_part_then_raises_the_error(split_everything):
             raise ValueError("part zero failed")
         done.append(part)
     with pytest.raises(ValueError, match="part zero failed"):
-        parallel.run(work, parallel.split(4, 2))
+        pool.run(work, pool.split(4, 2))
     assert done == [(2, 4)]  # the other part finished before the error came back
 
 
 def test_run_gives_each_thread_a_share_of_more_parts_than_threads(split_everything):
     seen = []
-    parallel.run(seen.append, parallel.split(10, 5))
-    assert sorted(seen) == parallel.split(10, 5)
+    pool.run(seen.append, pool.split(10, 5))
+    assert sorted(seen) == pool.split(10, 5)
 
 
 def test_a_run_inside_a_part_runs_its_parts_in_turn_without_deadlock(split_everything):
     inner = []
 
     def outer(part):
-        parallel.run(lambda q: inner.append((part, q)), [(0, 1), (1, 2)])
-    parallel.run(outer, parallel.split(2, 2))
+        pool.run(lambda q: inner.append((part, q)), [(0, 1), (1, 2)])
+    pool.run(outer, pool.split(2, 2))
     assert sorted(inner) == [((0, 1), (0, 1)), ((0, 1), (1, 2)), ((1, 2), (0, 1)), ((1, 2), (1, 2))]
 
 
@@ -97,7 +103,7 @@ def test_the_pool_keeps_no_reference_to_a_finished_part(split_everything):
         array[part[0]:part[1]].sum()
     data = np.ones(1000)
     alive = weakref.ref(data)
-    parallel.run(functools.partial(work, data), parallel.split(1000, 2))  # bound, not a closure cell
+    pool.run(functools.partial(work, data), pool.split(1000, 2))  # bound, not a closure cell
     del data
     assert alive() is None
 
@@ -105,18 +111,18 @@ def test_the_pool_keeps_no_reference_to_a_finished_part(split_everything):
 @pytest.mark.parametrize("threads", [2, 3])
 def test_matmuls_equal_the_products_one_per_thread_or_each_split(split_everything, threads):
     """Two threads: each product whole on its own thread; three: each product split in turn."""
-    parallel.set_num_threads(threads)
+    pool.set_num_threads(threads)
     rng = np.random.default_rng(5)
     pairs = [(rng.standard_normal((6, 4)), rng.standard_normal((4, 5))),
              (rng.standard_normal((7, 6)).T, rng.standard_normal((7, 3))),
              (rng.standard_normal((5, 1)), rng.standard_normal((1, 4)))]  # an outer product
-    for got, (a, b) in zip(parallel.matmuls(*pairs), pairs):
+    for got, (a, b) in zip(pool.matmuls(*pairs), pairs):
         np.testing.assert_allclose(got, a @ b, rtol=1e-12, atol=1e-12)
 
 
 def test_adam_in_small_blocks_on_two_threads_equals_one_whole_update(split_everything, monkeypatch):
     """Parameters laid end to end, one range per thread, each range in blocks of 7 elements."""
-    monkeypatch.setattr(optim, "UPDATE_BLOCK", 7)
+    monkeypatch.setattr(kernel_optim, "UPDATE_BLOCK", 7)
 
     def steps():
         rng = np.random.default_rng(6)
@@ -136,10 +142,10 @@ def test_matmul_split_by_rows_or_columns_equals_the_whole_product(split_everythi
     m, k, n = shape
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
-    np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(parallel.matmul(a.astype(np.float32), b.T.copy().T.astype(np.float32)),
+    np.testing.assert_allclose(pool.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pool.matmul(a.astype(np.float32), b.T.copy().T.astype(np.float32)),
                                (a @ b).astype(np.float32), rtol=1e-5, atol=1e-5)
-    assert parallel.matmul(a.astype(np.float32), b.astype(np.float32)).dtype == np.float32
+    assert pool.matmul(a.astype(np.float32), b.astype(np.float32)).dtype == np.float32
 
 
 def test_chunks_in_blocks_equals_the_whole_operation(split_everything):
@@ -151,16 +157,16 @@ def test_chunks_in_blocks_equals_the_whole_operation(split_everything):
     def square(x, y):
         calls.append(x.shape)
         np.multiply(x, x, out=y)
-    parallel.chunks(square, x, out, block=12)
+    pool.chunks(square, x, out, block=12)
     np.testing.assert_array_equal(out, x * x)
     assert len(calls) >= 6 and sum(s[0] for s in calls) == 13  # blocks of two rows, none twice
 
 
 def test_chunks_keeps_small_work_whole(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_SIZE", 1 << 30)
+    monkeypatch.setattr(pool, "MIN_SIZE", 1 << 30)
     parts = []
     x = np.ones((4, 3))
-    parallel.chunks(lambda a: parts.append(a.shape), x)
+    pool.chunks(lambda a: parts.append(a.shape), x)
     assert parts == [(4, 3)]
 
 
@@ -230,8 +236,8 @@ def test_convolutions_split_cpu_arrays_and_never_gpu_arrays(device, split_everyt
     """On the CPU the convolution's pieces are split over the threads; GPU arrays are never handed
     to the pool's threads (CuPy's current stream and device belong to the calling thread)."""
     splits = []
-    run = parallel.run
-    monkeypatch.setattr(parallel, "run", lambda fn, parts: (splits.append(len(parts)), run(fn, parts)))
+    run = pool.run
+    monkeypatch.setattr(pool, "run", lambda fn, parts: (splits.append(len(parts)), run(fn, parts)))
     rng = np.random.default_rng(5)
     x = tensor(rng.standard_normal((2, 16, 6, 6)), device, requires_grad=True)
     w = tensor(rng.standard_normal((16, 16, 4, 4)), device, requires_grad=True)
@@ -243,27 +249,27 @@ def test_convolutions_split_cpu_arrays_and_never_gpu_arrays(device, split_everyt
 def test_set_num_threads_checks_its_argument():
     for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(ValueError, match="set_num_threads: n: expected a positive integer"):
-            parallel.set_num_threads(bad)
+            pool.set_num_threads(bad)
 
 
 def test_the_thread_count_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("TINYGAN_NUM_THREADS", "3")
-    assert parallel._default_threads() == 3
+    assert pool._default_threads() == 3
     monkeypatch.delenv("TINYGAN_NUM_THREADS")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert parallel._default_threads() == 1
+    assert pool._default_threads() == 1
     monkeypatch.setenv("TINYGAN_NUM_THREADS", "many")
     with pytest.raises(ValueError, match="TINYGAN_NUM_THREADS: expected a positive integer, got 'many'"):
-        parallel._default_threads()
+        pool._default_threads()
 
 
 def test_one_thread_gives_blas_its_threads_back(split_everything):
-    blas = parallel._blas
+    blas = pool._blas
     a = np.ones((64, 64), dtype=np.float32)
-    parallel.matmul(a, a)  # starts the pool: BLAS at one thread while tinygan splits
+    pool.matmul(a, a)  # starts the pool: BLAS at one thread while tinygan splits
     if not blas.found:
         pytest.skip("this NumPy's BLAS is not OpenBLAS: its threads are left alone")
     original = blas.original
     assert blas.get() == 1
-    parallel.set_num_threads(1)
+    pool.set_num_threads(1)
     assert blas.get() == original

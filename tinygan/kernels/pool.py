@@ -17,7 +17,8 @@ so results do not depend on the number of threads (to the last bit, except where
 another kernel for a smaller matrix).
 
 When the pool first starts, BLAS is set to one thread per call (as ``torch.set_num_threads``
-sets its own BLAS), and ``set_num_threads(1)`` gives BLAS its threads back. OpenBLAS's threads
+sets its own BLAS), and ``set_num_threads(1)`` or ``stop()`` (``tinygan.kernels.enabled(False)``)
+gives BLAS its threads back. OpenBLAS's threads
 spin for a while after each product; next to a pool of our own they only take the cores in
 turns (measured on the 2-core DCGAN step: 209-219 ms with both sets of threads, 175-179 ms with
 the pool alone). Small operations, below ``MIN_SIZE`` elements or ``MIN_FLOPS``, stay on the
@@ -220,6 +221,16 @@ class _Pool:
         with self.busy:
             for w in self.workers:
                 w.stop()
+
+
+def stop():
+    """Stop the pool's threads and give BLAS back its threads; a later split starts a new pool."""
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown()
+            _pool = None
+        _blas.restore()
 
 
 def _forget_pool():
