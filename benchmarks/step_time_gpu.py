@@ -111,8 +111,27 @@ def gemm_shape(fn, xs, y):
     return None
 
 
+# Which input of a product's Function is its left operand A in y = A @ B (the other is B).
+LEFT_OPERAND = {"Linear": 0, "MatMul": 0, "Conv2d": 1, "ConvTranspose2d": 1, "Conv2dWeight": 1}
+
+
+def backward_shapes(fn, shape):
+    """The products of a first-order backward of a product y = A @ B of ``shape`` (b, m, k, n), one
+    per wanted gradient: dA = gy B^T, (b, m, n, k), and dB = A^T gy, (b, k, m, n)."""
+    b, m, k, n = shape
+    left = LEFT_OPERAND[type(fn).__name__]
+    grads = {left: (b, m, n, k), 1 - left: (b, k, m, n)}
+    if type(fn).__name__ == "Linear":  # its weight is B^T, and its gradient comes out as W's: gy^T x, (n, m, k)
+        grads[1] = (b, n, m, k)
+    return [grads[i] for i in (0, 1) if fn.needs_input_grad[i]]
+
+
 def record_gemms(step):
-    """The (batch, m, k, n) of every matrix product one call of ``step`` makes, in order."""
+    """The (batch, m, k, n) of every matrix product one call of ``step`` makes, in order.
+
+    A forward's product is recorded as it runs. A backward that runs Functions (the textbook's,
+    or any backward with create_graph) records its products the same way; one that multiplies raw
+    arrays (a kernel) runs no Function, so its products are the ones its gradients imply."""
     from tinygan import tensor
 
     class Recorder(tensor.Observer):
@@ -120,22 +139,20 @@ def record_gemms(step):
             self.shapes = []
 
         def forward_of(self, fn, xs):
-            y = fn.forward(*xs)
+            y = tensor.run_forward(fn, xs)
             shape = gemm_shape(fn, xs, y)
             if shape is not None:
                 self.shapes.append(shape)
+                fn._gemm_shape = shape
             return y
 
         @contextlib.contextmanager
         def backward_of(self, fn):
-            # Linear's first-order backward multiplies raw arrays (no Function): dW = gy^T x, dx = gy W.
-            if type(fn).__name__ == "Linear" and not tensor.is_grad_enabled():
-                (n, d_in), d_out = fn.inputs[0].shape, fn.inputs[1].shape[0]
-                if fn.needs_input_grad[1]:
-                    self.shapes.append((1, d_out, n, d_in))
-                if fn.needs_input_grad[0]:
-                    self.shapes.append((1, n, d_out, d_in))
+            start = len(self.shapes)
             yield
+            shape = getattr(fn, "_gemm_shape", None)
+            if shape is not None and len(self.shapes) == start:
+                self.shapes.extend(backward_shapes(fn, shape))
 
     if tensor._observer is not None:
         raise RuntimeError("record_gemms: another observer (a profile or graph recording) is active")

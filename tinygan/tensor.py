@@ -521,6 +521,14 @@ def _needed(order, inputs, allow_unused):
     return needed
 
 
+def _needs_input_grad(fn, needed):
+    """Which of ``fn``'s inputs want a gradient: those that require one (backward), or with
+    ``needed`` (grad) those on a path to the inputs asked for."""
+    if needed is None:
+        return [x.requires_grad for x in fn.inputs]
+    return [id(x) in needed for x in fn.inputs]
+
+
 def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, allow_unused=True):
     """The engine behind ``Tensor.backward`` and ``grad``: the chain rule from ``outputs`` back.
 
@@ -546,10 +554,7 @@ def run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, allo
                 if inputs is None and g is not None:
                     node.grad = g if node.grad is None else node.grad + g
                 continue
-            if needed is None:
-                fn.needs_input_grad = [x.requires_grad for x in fn.inputs]
-            else:
-                fn.needs_input_grad = [id(x) in needed for x in fn.inputs]
+            fn.needs_input_grad = _needs_input_grad(fn, needed)
             if g is None or not any(fn.needs_input_grad):  # nothing flowed in (every use was cut by
                 if not retain_graph:                       # detach), or nothing to flow out to
                     fn.release()

@@ -124,11 +124,11 @@ class TrainConfig:
 CADENCE = ("epochs", "steps", "log_every", "sample_every", "checkpoint_every", "checkpoint_minutes", "eval_every")
 
 
-def _frozen(modules):
-    """Context: the weights of ``modules`` get no gradient (the seed's `discriminator.trainable = False`).
-    Gradients still flow through these modules to their inputs; only their weight gradients,
-    which the generator step would throw away, are not computed."""
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+def _frozen(networks, names):
+    """Context: the weights of the networks ``names`` get no gradient (the seed's
+    `discriminator.trainable = False`). Gradients still flow through these networks to their
+    inputs; only their weight gradients, which the generator step would throw away, are not computed."""
+    params = [p for name in names for p in networks[name].parameters() if p.requires_grad]
 
     @contextlib.contextmanager
     def ctx():
@@ -224,8 +224,7 @@ class Trainer:
             loss_d, info_d = recipe.d_loss(real, labels)
             self._d_update(loss_d, nets, opts, phase)
         info.update(info_d)
-        frozen = [recipe.networks()[name] for name in phase.frozen_in_g_step]
-        with _frozen(frozen):
+        with _frozen(recipe.networks(), phase.frozen_in_g_step):
             loss_g, info_g = recipe.g_step_loss(real, labels)
             for m in nets:
                 m.zero_grad()

@@ -34,7 +34,7 @@ class _BatchNorm(Module):
                              f"of the new batch) or None (the average of every batch), got {momentum}")
         self.eps, self.affine = float(eps), affine
         self.momentum = None if momentum is None else float(momentum)
-        self.batches_tracked = 0  # batches seen in training since the last reset (for momentum=None)
+        self.batches_tracked = 0  # with momentum=None: training batches seen since it was last set to 0
         self.track_running_stats = track_running_stats
         _affine_parameters(self, (num_features,) if affine else None, device, dtype)
         if track_running_stats:
@@ -50,10 +50,9 @@ class _BatchNorm(Module):
                              f"got input shape {x.shape}")
         rm, rv = (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
         momentum = self.momentum
-        if use_batch_stats and rm is not None:
+        if momentum is None and use_batch_stats and rm is not None:  # the average of the batches seen: 1/k for the k-th
             self.batches_tracked += 1
-            if momentum is None:  # the running statistics are the average of the batches seen: weight 1/k for the k-th
-                momentum = 1.0 / self.batches_tracked
+            momentum = 1.0 / self.batches_tracked
         return batch_norm(x, self.weight, self.bias, rm, rv, use_batch_stats, momentum, self.eps)
 
     def extra_repr(self):
