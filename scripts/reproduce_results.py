@@ -176,7 +176,8 @@ def run_row(row, runs, seed, steps, eval_n, force, data, log):
         "train": {"user_s": round(user, 2), "sys_s": round(system, 2), "core_minutes": round((user + system) / 60, 2),
                   "wall_s": round(sum(s["wall_s"] for s in segments), 2), "segments": len(segments),
                   "complete": complete and all(s["exit_code"] == 0 for s in segments),
-                  "max_load_average": max(s["load_average"] for s in segments)},
+                  "max_load_average": max((s["load_average"] for s in segments if s.get("load_average") is not None),
+                                          default=None)},
         "machine": machine(),
     }
     ema = "ema" in meta

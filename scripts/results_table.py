@@ -41,7 +41,8 @@ def _epochs(run):
 def _time(r):
     t = r["train"]
     mark = "" if t["complete"] else " (incomplete)"
-    return f"{t['core_minutes']:.1f}{mark}", f"{t['wall_s'] / 60:.1f}", f"{t['max_load_average']:.1f}"
+    load = t.get("max_load_average")
+    return f"{t['core_minutes']:.1f}{mark}", f"{t['wall_s'] / 60:.1f}", "?" if load is None else f"{load:.1f}"
 
 
 def _budget(r, run):
