@@ -161,7 +161,8 @@ def run_row(row, runs, seed, steps, eval_n, force, data, log):
         log(f"== {row['name']}: training {row['recipe']} for {steps} steps at batch {row['batch_size']}")
     cmd = train_command(row, out, seed, steps, data)
     code, timing, interrupted = run_timed(cmd + (["--resume"] if resume else []), log)
-    if checkpoint.exists():
+    if checkpoint.exists() and not (code == 0 and segments and checkpoint_step(checkpoint)[0] == step):
+        # (a resume of a finished run that trained nothing adds no segment)
         segments.append({**timing, "from_step": step, "to_step": checkpoint_step(checkpoint)[0], "exit_code": code})
         write_json(timing_path, segments)
     if interrupted:
