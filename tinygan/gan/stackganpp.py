@@ -33,7 +33,8 @@ convolution, the residual blocks and the first dense layer too, which here keep 
 One deviation from DCGAN initialisation: the mean rows of the CA's Linear are drawn from
 N(0, ca_mean_std^2), std 1 (``stack_blocks.spread_ca_means_``). At 0.02 every digit starts with
 nearly the same mu, so c_hat is the noise sigma * eps alone and G has nothing to follow; short runs
-then barely follow the label (label accuracy 0.18 after 1,200 steps with 0.02, 0.10 by chance).
+then barely follow the label (label accuracy 0.18 after 1,200 steps with 0.02, 0.10 by chance;
+measured with the earlier recipe, before the StackGAN-v2 loss weights and the gated up-sampling).
 """
 
 from __future__ import annotations
