@@ -12,7 +12,8 @@ import pytest
 from tinygan import random
 from tinygan.gan import RECIPES, Recipe, register
 from tinygan import cli
-from tinygan.gan.card import CURRICULUM, TOUR_CHAPTERS, curriculum_order, network_lines, output_shapes, recipe_card
+from tinygan.gan.card import (CURRICULUM, HOOKS, TOUR_CHAPTERS, curriculum_order, network_lines, output_shapes,
+                              recipe_card)
 from tinygan.gan.registry import load_user_recipes
 from tinygan.gan.vanilla import VanillaGAN
 
@@ -36,6 +37,10 @@ def test_every_registered_recipe_has_a_full_card(name):
     for opt_name, opt in recipe.optimizers().items():
         assert f"{opt_name}: {type(opt).__name__}(lr={opt.hyper['lr']}" in card
     assert f"{recipe.n_critic} discriminator step(s) per generator step" in card
+    schedule = card.split("\nschedule\n")[1].split("\nconfig (")[0]
+    assert " object at 0x" not in schedule and "(undocumented)" not in schedule
+    for method, _ in HOOKS:  # an overridden hook is described by its own docstring, not the default's
+        assert getattr(Recipe, method).__doc__.strip().splitlines()[0] not in schedule, f"{name}: {method}"
     assert name in CURRICULUM, f"{name}: give it a place in card.CURRICULUM (its change and tour chapter)"
     source = card.split("source:  ")[1].split("\n")[0]
     assert source == f"tinygan/gan/{cls.__module__.rsplit('.', 1)[1]}.py" and (ROOT / source).is_file()

@@ -194,6 +194,8 @@ def test_growth_schedule():
     assert s.at(220) == (2, 0.0) and s.at(10 ** 6) == (3, 1.0)
     assert [p[:2] for p in s.phases()] == [("stable", 0), ("fade", 1), ("stable", 1), ("fade", 2), ("stable", 2),
                                            ("fade", 3), ("stable", 3)]
+    assert str(s) == ("growth (real images): 4x4 stable for 60; then 8x8, 16x16, 32x32, each faded in over 100 and "
+                      "stable for 60; the last stable phase lasts until training stops")  # ProGAN's card says this
     with pytest.raises(ValueError, match="fade_images: expected a positive integer"):
         GrowthSchedule(4, 0, 10)
 

@@ -54,7 +54,8 @@ CURRICULUM = {
                 (7, "DCGAN's step, which it keeps")),
     "progan": ("grow both networks from 4x4 to 32x32 with fade-ins; minibatch stddev, equalized learning rate, "
                "pixel norm; WGAN-GP's loss", (7, "WGAN-GP's penalty, which it trains with")),
-    "cogan": ("two GANs, one per domain, share G's first and D's last layers, so one z draws a pair",
+    "cogan": ("two GANs, one per domain, share all of G but its output layer and all of D but its first, so one z "
+              "draws a pair",
               (8, "a recipe with more than one G and D")),
     "discogan": ("two translators A -> B and B -> A, each undone by the other (a reconstruction loss)",
                  (8, "a recipe with more than one G and D")),
@@ -191,12 +192,13 @@ HOOKS = (("before_step", "before each iteration"), ("after_d_step", "after each 
 
 
 def _overridden(recipe, method):
-    """The first line of a hook's docstring when the recipe overrides it (its schedule), else None."""
+    """The first line of a hook's docstring when the recipe overrides it (its schedule), else None.
+    The override's own docstring: the base class's describes the default, not what replaced it."""
     base = getattr(Recipe, method, None)
     impl = getattr(type(recipe), method, None)
     if base is None or impl is None or impl is base:
         return None
-    doc = inspect.getdoc(impl) or f"{method} (undocumented)"
+    doc = inspect.cleandoc(impl.__doc__) if impl.__doc__ else f"{method} (undocumented)"
     return doc.splitlines()[0]
 
 
@@ -213,7 +215,7 @@ def schedule_lines(recipe):
         lines.append(f"the generator step leaves {', '.join(frozen)} unchanged")
     if getattr(recipe, "conditional", False):
         lines.append("conditional: G and D are given the class label")
-    extra = getattr(recipe, "schedule", None)
+    extra = getattr(recipe, "schedule", None)  # a dict, a list or anything whose str() says it (ProGAN's growth)
     if isinstance(extra, dict):
         lines += [f"{k}: {v}" for k, v in extra.items()]
     elif isinstance(extra, (list, tuple)):

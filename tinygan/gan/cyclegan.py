@@ -122,6 +122,7 @@ class CycleGAN(TranslationRecipe):
         return loss, {"d_loss": loss.detach(), "d_loss_a": loss_a.detach(), "d_loss_b": loss_b.detach()}
 
     def g_step_loss(self, real, labels):
+        """Both mappings on the real batches: the least-squares GAN terms plus lambda L_cyc (and L_idt)."""
         c = self.config
         x_a, x_b = real
         x_ab, x_ba = self.translate(x_a, x_b)

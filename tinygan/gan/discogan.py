@@ -96,6 +96,7 @@ class DiscoGAN(TranslationRecipe):
         return loss, {"d_loss": loss.detach(), "d_loss_a": loss_a.detach(), "d_loss_b": loss_b.detach()}
 
     def g_step_loss(self, real, labels):
+        """Both generators on the real batches: L_GAN_B + L_CONST_A + L_GAN_A + L_CONST_B."""
         x_a, x_b = real
         x_ab, x_ba = self.translate(x_a, x_b)
         const_a, const_b = mse(self.G_BA(x_ab), x_a), mse(self.G_AB(x_ba), x_b)

@@ -90,6 +90,7 @@ class HRDCGAN(Recipe):
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
 
     def make_loader(self, images, labels, batch_size, device):
+        """MNIST batches enlarged to the training resolution by bilinear interpolation as each is drawn."""
         from tinygan.data.resized import ResizedLoader
         return ResizedLoader(super().make_loader(images, labels, batch_size, device), self.config.resolution)
 

@@ -25,6 +25,14 @@ class GrowthSchedule:
             start += self.fade_images + self.stable_images
         return out
 
+    def __str__(self):
+        """The schedule in words (a recipe card's schedule line)."""
+        sides = [f"{4 * 2**level}x{4 * 2**level}" for level in range(1, self.levels)]
+        grown = f"; then {', '.join(sides)}, each faded in over {self.fade_images:,} and stable for " \
+                f"{self.stable_images:,}" if sides else ""
+        return f"growth (real images): 4x4 stable for {self.stable_images:,}{grown}; the last stable phase " \
+               "lasts until training stops"
+
     @property
     def total_images(self):
         return self.stable_images + (self.levels - 1) * (self.fade_images + self.stable_images)
