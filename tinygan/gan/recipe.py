@@ -10,7 +10,7 @@ untouched (``frozen_in_g_step``). The loop, logging, checkpoints and sampling li
 
 Recipes with more than one G and one D, two data streams or a schedule that changes over time
 use the same loop through a few more hooks. The Trainer calls them; each has a default that does
-nothing (or keeps the one-G-one-D behaviour), so the first seven recipes define none of them:
+nothing (or keeps the one-G-one-D behaviour), so a recipe defines only the hooks it needs:
 
 * ``d_optimizers`` / ``g_optimizers``: the keys of ``optimizers()`` stepped after the
   discriminator's and the generator's backward (CycleGAN: both generators in one optimizer,
