@@ -43,9 +43,9 @@ nothing (or keeps the one-G-one-D behaviour), so a recipe defines only the hooks
   --steps nor --epochs is given; ``length_options`` names the Config fields that do nothing but
   set that length (so that ``tinygan train`` refuses one given with a --steps it contradicts).
 
-The latent: every recipe draws its noise z through ``sample_z`` (``config.latent``): N(0, I), the
-papers' and the chapter's Keras code's choice, or U(-1, 1)^z_dim, the choice of the seed's "GAN
-101" (``--latent uniform --z-dim 256``).
+The latent: every recipe that draws noise draws z through ``sample_z`` (``config.latent``):
+N(0, I), the papers' and the chapter's Keras code's choice, or U(-1, 1)^z_dim, the choice of the
+seed's "GAN 101" (``--latent uniform --z-dim 256``).
 
 Every recipe's configuration is a dataclass (``Config``): explicit, printable, saved in each
 checkpoint so that ``tinygan sample`` can rebuild the networks, and each of its fields is a flag
