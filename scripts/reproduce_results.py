@@ -19,8 +19,8 @@ in ``scripts/budgets.json``, the one place that states them. For each row, in th
    run does), and its timings are the sum of the segments, each recorded in ``timing.json``.
 
 Each done row's last sample grid is copied to ``docs/samples_NAME.png`` (the tables link it).
-Then ``scripts/results_table.py`` writes the tables (``RUNS/results.md``) and
-``scripts/variants_figure.py`` one row of samples per trained variant (``docs/variants.png``).
+Then ``scripts/results_table.py`` writes the tables (``RUNS/results.md``, and the README's results
+section) and ``scripts/variants_figure.py`` one row of samples per trained variant (``docs/variants.png``).
 
 ``--dry-run`` runs every selected row for a few steps and evaluates a few hundred samples, in
 ``runs-dry`` by default, with its pictures in ``runs-dry/docs``: a check of the whole chain.
@@ -213,6 +213,8 @@ def main(argv=None):
                         help="a few steps and a few hundred evaluation samples per row (a check of the chain)")
     parser.add_argument("--docs", type=Path, default=None,
                         help="where variants.png and the rows' samples_NAME.png go (default docs; RUNS/docs with --dry-run)")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="the README whose results section is rewritten (default README.md; none with --dry-run)")
     parser.add_argument("--budgets", type=Path, default=BUDGETS, help=f"(default {BUDGETS.relative_to(ROOT)})")
     parser.add_argument("--data", type=Path, default=None, help="the MNIST directory (default: as tinygan finds it)")
     parser.add_argument("--list", action="store_true", help="print the rows and their budgets, and stop")
@@ -241,13 +243,16 @@ def main(argv=None):
         run_row(row, runs, spec["seed"], steps, eval_n, args.force, args.data, log)
         copy_file(runs / row["name"] / "samples.png", docs / f"samples_{row['name']}.png")
 
-    from results_table import write_tables
+    from results_table import write_readme, write_tables
     from variants_figure import variants_figure
     _, all_rows = load_budgets(args.budgets)
     table = write_tables(all_rows, runs, runs / "results.md")
     print(table)
     variants_figure(all_rows, runs, figure, data=args.data)
-    log(f"wrote {runs / 'results.md'} and {figure}")
+    readme = args.readme or (None if dry else ROOT / "README.md")
+    if readme is not None:
+        write_readme(all_rows, runs, readme)
+    log(f"wrote {runs / 'results.md'}, {figure}" + (f" and the results section of {readme}" if readme else ""))
     return 0
 
 

@@ -1,6 +1,6 @@
 """The results tables (markdown) from the runs that ``scripts/reproduce_results.py`` made.
 
-    python scripts/results_table.py [RUNS_DIR] [--out RUNS_DIR/results.md]
+    python scripts/results_table.py [RUNS_DIR] [--out RUNS_DIR/results.md] [--readme README.md]
 
 Reads each row's ``results.json`` (the rows and their order come from ``scripts/budgets.json``;
 rows not trained yet are left out) and prints four tables: the image GANs, CoGAN's pairs, the
@@ -9,6 +9,9 @@ generator steps, epochs of the data it drew from), its training time as ``time``
 (user + sys CPU: core-minutes; wall minutes; the load average when it started) and its scores
 with the running average of G's weights and with the last weights. docs/results.md says how
 each number is made.
+
+``--readme`` also rewrites the README's results section (between its ``results table: begin``
+and ``end`` markers) as two short tables with every row of budgets.json, trained or not.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def images_table(results, runs):
     return "\n".join(lines)
 
 
-def real_mnist_row(runs, data=None):
+def real_mnist_row(runs, data=None, readme=False):
     """Real images through the same measures (FID: 10k training images against the 10k test set),
     computed once per runs directory (``real_mnist.json``)."""
     path = Path(runs) / "real_mnist.json"
@@ -82,6 +85,9 @@ def real_mnist_row(runs, data=None):
                 "classes_covered": mode_coverage(probs)["classes_covered"]}
         with atomic_write(path) as f:
             f.write(json.dumps(real).encode())
+    if readme:
+        return (f"| real MNIST (10k training images against the 10k test images) | | | {real['fid']:.2f} | "
+                f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
     return (f"| real MNIST | (10k train vs 10k test) | - | - | - | - | - | - | {real['fid']:.2f} | "
             f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
 
@@ -166,6 +172,84 @@ def write_tables(rows, runs, out=None):
     return text
 
 
+def _readme_budget(r, run):
+    epochs = _epochs(run)
+    return f"{r['steps']:,} × {r['batch_size']}" + (f" ({epochs:.2f})" if epochs is not None else "")
+
+
+def _pair(ev, a, b, digits):
+    return f"{fmt(ev.get(a), digits)} / {fmt(ev.get(b), digits)}"
+
+
+# Each recipe's section in docs/variants.md (GitHub's anchors of its headings).
+ANCHORS = {"vanilla": "vanilla-gan", "dcgan": "dcgan", "cgan": "conditional-gan-cgan", "wgan": "wgan",
+           "wgan_gp": "wgan-gp", "lsgan": "lsgan", "infogan": "infogan", "progan": "progan", "cogan": "cogan",
+           "discogan": "discogan", "cyclegan": "cyclegan", "began": "began", "hrdcgan": "hr-dcgan",
+           "stackgan": "stackgan", "stackganpp": "stackgan-1"}
+
+
+def readme_tables(rows, runs):
+    """The README's two tables: every row of budgets.json in its order, a row not trained yet says so."""
+    runs = Path(runs)
+    images = ["| variant | steps × batch (epochs) | core-min | FID ↓ avg G / last G | classifier score ↑ "
+              "| classes covered | label accuracy ↑ | samples |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    pairs = ["| run | domain B | steps × batch (epochs) | core-min | agreement ↑ avg G (last G) | kappa | "
+             "FID ↓ avg G | samples |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for row in rows:
+        run = runs / row["name"]
+        path = run / "results.json"
+        if not path.exists():
+            cells = [f"not remade yet: [earlier runs](docs/variants.md#{ANCHORS[row['recipe']]})", "", "", "", "", "", ""]
+            if row["table"] == "images":
+                images.append("| " + " | ".join([row["label"], *cells]) + " |")
+            else:
+                domain = row["args"][row["args"].index("--domain-b") + 1] if "--domain-b" in row["args"] else ""
+                pairs.append("| " + " | ".join([row["name"], domain, *cells[:6]]) + " |")
+            continue
+        r = json.loads(path.read_text())
+        ev, raw = r["eval"], r.get("eval_raw") or {}
+        time = _time(r)[0]
+        link = f"[grid](docs/samples_{r['name']}.png)"
+        if row["table"] == "images":
+            fid = f"{fmt(ev['fid'], 1)} / {fmt(raw.get('fid'), 1)}" if raw else fmt(ev["fid"], 1)
+            images.append("| " + " | ".join([r["label"], _readme_budget(r, run), time, fid,
+                                             fmt(ev["classifier_score"]), fmt(ev["classes_covered"]),
+                                             fmt(ev.get("label_accuracy"), 3) if "label_accuracy" in ev else "",
+                                             link]) + " |")
+            continue
+        if row["table"] == "pairs":
+            agree = f"pairs {fmt(ev['pair_consistency'], 3)} ({fmt(raw.get('pair_consistency'), 3)})"
+            kappa, fid = fmt(ev["pair_consistency_kappa"], 2), _pair(ev, "fid_a", "fid_b", 1)
+            if "adapt_accuracy_b" in ev:
+                agree += (f"; B read {ev['source_only_accuracy_b']:.3f} -> {ev['adapt_accuracy_b']:.3f} "
+                          "after adaptation")
+        else:
+            agree = (f"kept {_pair(ev, 'preservation_ab', 'preservation_ba', 3)} "
+                     f"({_pair(raw, 'preservation_ab', 'preservation_ba', 3)})")
+            kappa, fid = _pair(ev, "preservation_ab_kappa", "preservation_ba_kappa", 2), _pair(ev, "fid_ab", "fid_ba", 1)
+        pairs.append("| " + " | ".join([r["name"], ev["domain_b"], _readme_budget(r, run), time, agree, kappa, fid,
+                                        link]) + " |")
+    images.append(real_mnist_row(runs, readme=True))
+    return "\n".join(images) + "\n\n" + "\n".join(pairs) + "\n"
+
+
+BEGIN, END = "<!-- results table: begin", "<!-- results table: end -->"
+
+
+def write_readme(rows, runs, readme):
+    """Replace the README's results section (its marker lines kept) by ``readme_tables``, atomically."""
+    text = Path(readme).read_text()
+    start, stop = text.find(BEGIN), text.find(END)
+    if start < 0 or stop < start:
+        raise ValueError(f"readme: expected the markers {BEGIN!r}...{END!r} in {readme}, found none")
+    head_end = text.index("-->", start) + len("-->") + 1
+    from tinygan.data.atomic import atomic_write
+    with atomic_write(readme) as f:
+        f.write((text[:head_end] + readme_tables(rows, runs) + text[stop:]).encode())
+
+
 def main(argv=None):
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
@@ -173,9 +257,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="?", type=Path, default=Path("runs"))
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    parser.add_argument("--readme", type=Path, default=None, help="also rewrite this README's results section")
     args = parser.parse_args(argv)
     _, rows = load_budgets()
     print(write_tables(rows, args.runs, args.out), end="")
+    if args.readme is not None:
+        write_readme(rows, args.runs, args.readme)
     return 0
 
 

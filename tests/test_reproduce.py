@@ -55,10 +55,16 @@ def test_training_is_timed_as_time_times_it(reproduce):
 
 
 def test_dry_run_of_two_rows_skips_when_done_and_retrains_with_force(reproduce, mnist_root, tmp_path, capfd):
-    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    runs, docs, readme = tmp_path / "runs", tmp_path / "docs", tmp_path / "README.md"
+    readme.write_text("# a README\n<!-- results table: begin. remade -->\nold table\n<!-- results table: end -->\nmore\n")
     argv = ["--dry-run", "--only", "vanilla,infogan_noinfo", "--runs", str(runs), "--docs", str(docs),
-            "--data", str(mnist_root)]
+            "--data", str(mnist_root), "--readme", str(readme)]
     assert reproduce.main(argv) == 0
+    text = readme.read_text()                      # every row of budgets.json, the two trained ones with figures
+    assert text.startswith("# a README\n<!-- results table: begin. remade -->\n| variant |") and text.endswith("more\n")
+    assert "old table" not in text and "| vanilla (non-saturating) | 3 × 64 (" in text
+    assert "| wgan (clip 0.01, 5 critic steps) | not remade yet: [earlier runs](docs/variants.md#wgan)" in text
+    assert "| cyclegan_rot90 | rot90 | not remade yet" in text and "| real MNIST" in text
     for name in ("vanilla", "infogan_noinfo"):
         r = json.loads((runs / name / "results.json").read_text())
         assert r["steps"] == 3 and r["train"]["complete"] and r["train"]["user_s"] > 0 and r["train"]["wall_s"] > 0
