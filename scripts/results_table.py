@@ -67,7 +67,7 @@ def images_table(results, runs):
     return "\n".join(lines)
 
 
-def real_mnist_row(runs, data=None, readme=False):
+def real_mnist(runs, data=None):
     """Real images through the same measures (FID: 10k training images against the 10k test set),
     computed once per runs directory (``real_mnist.json``)."""
     path = Path(runs) / "real_mnist.json"
@@ -85,9 +85,11 @@ def real_mnist_row(runs, data=None, readme=False):
                 "classes_covered": mode_coverage(probs)["classes_covered"]}
         with atomic_write(path) as f:
             f.write(json.dumps(real).encode())
-    if readme:
-        return (f"| real MNIST (10k training images against the 10k test images) | | | {real['fid']:.2f} | "
-                f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
+    return real
+
+
+def real_mnist_row(runs):
+    real = real_mnist(runs)
     return (f"| real MNIST | (10k train vs 10k test) | - | - | - | - | - | - | {real['fid']:.2f} | "
             f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
 
@@ -231,7 +233,9 @@ def readme_tables(rows, runs):
             kappa, fid = _pair(ev, "preservation_ab_kappa", "preservation_ba_kappa", 2), _pair(ev, "fid_ab", "fid_ba", 1)
         pairs.append("| " + " | ".join([r["name"], ev["domain_b"], _readme_budget(r, run), time, agree, kappa, fid,
                                         link]) + " |")
-    images.append(real_mnist_row(runs, readme=True))
+    real = real_mnist(runs)
+    images.append(f"| real MNIST (10k training images against the 10k test images) | | | {real['fid']:.2f} | "
+                  f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
     return "\n".join(images) + "\n\n" + "\n".join(pairs) + "\n"
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -113,16 +112,6 @@ def notebook_text(text, url=""):
     return json.dumps(notebook(text, url), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_atomically(path, text):
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only say whether docs/tour.ipynb is up to date")
@@ -136,7 +125,9 @@ def main(argv=None):
         print(f"{NOTEBOOK.relative_to(ROOT)} is up to date")
         return 0
     if current != wanted:
-        write_atomically(NOTEBOOK, wanted)
+        from tinygan.data.atomic import atomic_write
+        with atomic_write(NOTEBOOK) as f:
+            f.write(wanted.encode("utf-8"))
     print(f"wrote {NOTEBOOK.relative_to(ROOT)}: {len(notebook(TOUR.read_text(encoding='utf-8'))['cells'])} cells")
     return 0
 
