@@ -176,8 +176,43 @@ def test_hrdcgan_trains_at_the_high_resolution_and_outputs_28(mnist, tmp_path):
     assert all(p.grad.dtype == np.float32 for p in recipe.G.parameters())   # after the last (G) step
 
 
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_hrdcgan_generate_gives_an_enlarged_real_digit_back(mnist, resolution):
+    """The 28x28 images the metrics read undo the data's enlargement: a G that drew exactly the
+    enlarged training digits would be scored on the digits themselves, not on a blurred copy."""
+    recipe = HRDCGAN(HRDCGANConfig(resolution=resolution, channels=4))
+    digits = mnist[0][:8].astype(np.float32)[:, None] / np.float32(127.5) - np.float32(1)
+    recipe.generate_full = lambda latent: tg.resize(Tensor(digits), resolution, "bilinear")
+    out = recipe.generate(None)
+    assert out.shape == (8, 1, 28, 28)
+    np.testing.assert_allclose(out.data, digits, atol=1e-5)
+    recipe.generate_full = lambda latent: Tensor(np.full((2, 1, resolution, resolution), 3.0, np.float32))
+    assert float(recipe.generate(None).data.max()) == 1.0                   # clipped to the pixel range
+
+
 def test_hrdcgan_config_is_checked():
     with pytest.raises(ValueError, match="resolution"):
         HRDCGANConfig(resolution=40)
     with pytest.raises(ValueError, match="channels"):
         HRDCGANConfig(channels=0)
+
+
+def test_began_class_errors_reads_per_class_means_and_the_ink_correlation():
+    """scripts/began_class_errors.py on a stand-in D whose error is a known function of the image:
+    the per-class means are the means of that function, and an error equal to the ink correlates 1."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "scripts" / "began_class_errors.py"
+    spec = importlib.util.spec_from_file_location("began_class_errors", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rng = np.random.default_rng(0)
+    images = (rng.random((60, 28, 28)) < rng.uniform(0.05, 0.4, size=(60, 1, 1))).astype(np.uint8) * 255
+    labels = np.repeat(np.arange(3), 20)
+    ink = (images > 127).mean(axis=(1, 2))
+    as_ink = script.class_errors(lambda b: ((b[:, 0] + 1) / 2 > 0.5).mean(axis=(1, 2)), images, labels, batch_size=7)
+    assert as_ink["ink_correlation"] == pytest.approx(1.0)
+    for c, error, class_ink in as_ink["per_class"]:
+        assert error == pytest.approx(ink[labels == c].mean()) and class_ink == pytest.approx(ink[labels == c].mean())
+    by_class = script.class_errors(lambda b: -((b[:, 0] + 1) / 2 > 0.5).mean(axis=(1, 2)), images, labels)
+    assert by_class["ink_correlation"] == pytest.approx(-1.0)

@@ -78,11 +78,32 @@ def test_resize_known_cases(device, rng):
         np.testing.assert_allclose(to_np(tg.resize(const, (13, 3), mode)), 0.7, rtol=1e-12)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "area"])
+@pytest.mark.parametrize("mode", ["bilinear", "area", "bilinear_inverse"])
 def test_resize_gradients(mode, device, rng):
     x = tensor(rng.standard_normal((1, 2, 4, 3)), device, requires_grad=True)
-    assert gradcheck(lambda a: tg.resize(a, (7, 2), mode), [x])
-    assert gradgradcheck(lambda a: tg.resize(a, (7, 2), mode) ** 2, [x])
+    size = (3, 2) if mode == "bilinear_inverse" else (7, 2)  # the inverse only goes down
+    assert gradcheck(lambda a: tg.resize(a, size, mode), [x])
+    assert gradgradcheck(lambda a: tg.resize(a, size, mode) ** 2, [x])
+
+
+def test_bilinear_inverse_is_the_least_squares_inverse_of_the_enlargement(device, rng):
+    """bilinear_inverse undoes bilinear enlargement exactly, and for any image y returns the x whose
+    enlargement is nearest: the least-squares solution over the whole image, solved here directly
+    with the Kronecker product of the two 1-d enlargements (vec(B_h x B_w^T) = (B_h kron B_w) vec x)."""
+    small, big = (5, 4), (9, 7)
+    x = rng.standard_normal((2, 1, *small))
+    enlarged = tg.resize(tensor(x, device), big, "bilinear")
+    np.testing.assert_allclose(to_np(tg.resize(enlarged, small, "bilinear_inverse")), x, rtol=1e-9, atol=1e-12)
+    b_h = np.array([naive_bilinear(np.eye(small[0])[:, [j]], big[0], 1)[:, 0] for j in range(small[0])]).T
+    b_w = np.array([naive_bilinear(np.eye(small[1])[[j]], 1, big[1])[0] for j in range(small[1])]).T
+    y = rng.standard_normal((1, 1, *big))
+    solution = np.linalg.lstsq(np.kron(b_h, b_w), y.reshape(-1), rcond=None)[0].reshape(small)
+    np.testing.assert_allclose(to_np(tg.resize(tensor(y, device), small, "bilinear_inverse"))[0, 0], solution,
+                               rtol=1e-9, atol=1e-12)
+    const = tensor(np.full((1, 1, 64, 64), -0.3), device)                                  # rows sum to 1
+    np.testing.assert_allclose(to_np(tg.resize(const, 28, "bilinear_inverse")), -0.3, rtol=1e-9)
+    with pytest.raises(ValueError, match="out size <= in size"):
+        tg.resize(tensor(x, device), 8, "bilinear_inverse")
 
 
 def test_resize_bad_arguments():

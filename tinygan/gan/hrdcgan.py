@@ -17,8 +17,11 @@ converge at high resolution:
   by bilinear interpolation (pixel centres aligned; ``tinygan.ops.resize``) as each batch is
   drawn; G and D work at 64x64, one stride-2 layer more than DCGAN's 28x28 networks.
 
-For the project's 28x28 metrics and grids, ``generate`` returns G's 64x64 images down-sampled
-to 28x28 by area averaging (anti-aliased); the game itself runs on the 64x64 images.
+For the project's 28x28 metrics and grids, ``generate`` takes G's 64x64 images back to 28x28 by
+the least-squares inverse of the enlargement (``resize(..., "bilinear_inverse")``: the 28x28 image
+whose bilinear enlargement is nearest to G's), clipped to the pixel range [-1, 1]: an enlarged
+real digit comes back exactly, where area averaging would blur it (and cost real digits alone an
+FID of 96). The game itself runs on the 64x64 images.
 
 Networks, c = ``channels`` (16 for a CPU, where the paper uses far wider ones):
     G: z (100) -> Dense 8c*4*4 -> BN -> SELU -> ConvT(8c, 4c, 4, 2, 1) -> BN -> SELU [8]
@@ -37,7 +40,7 @@ from tinygan import nn
 from tinygan.gan import losses
 from tinygan.gan.recipe import Recipe, RecipeConfig
 from tinygan.nn.init import dcgan_init_
-from tinygan.ops import mean, resize, sigmoid
+from tinygan.ops import clip, mean, resize, sigmoid
 from tinygan.optim import Adam
 from tinygan.tensor import no_grad
 
@@ -99,8 +102,9 @@ class HRDCGAN(Recipe):
         return self.G(*latent)
 
     def generate(self, latent):
-        """28x28 images for the metrics and grids: G's output area-averaged down to 28x28."""
-        return resize(self.generate_full(latent), 28, "area")
+        """28x28 images for the metrics and grids: G's output taken back through the inverse of the
+        data's enlargement, clip(B^+ G(z) B^+T, -1, 1)."""
+        return clip(resize(self.generate_full(latent), 28, "bilinear_inverse"), -1.0, 1.0)
 
     def d_loss(self, real, labels):
         with no_grad():  # D's step does not train G: its fakes, at 64x64, carry no graph

@@ -1,6 +1,6 @@
 """Resizing images by a separable linear map: y = R_h x R_w^T for every image and channel.
 
-Both interpolations below are linear in the pixels and act on rows and columns separately, so a
+The three maps below are linear in the pixels and act on rows and columns separately, so a
 resize is two matrix products with constant matrices R (out, in): differentiable to any order
 through ``matmul``, with no Function of its own to check.
 
@@ -10,9 +10,16 @@ through ``matmul``, with no Function of its own to check.
     area       output pixel i averages the input over its footprint [i in/out, (i + 1) in/out):
                R[i, j] = |[j, j + 1) & footprint| * out/in  (anti-aliased down-sampling;
                for an integer factor, average pooling).
+    bilinear_inverse
+               the least-squares inverse of a bilinear enlargement: for out <= in,
+               R = B^+ = (B^T B)^-1 B^T with B the (in, out) ``bilinear`` matrix that enlarges out
+               to in. R B = I: an image enlarged by ``bilinear`` comes back exactly, and any other
+               image goes to the one whose enlargement is nearest to it (in the L2 norm).
 
-MNIST is up-sampled 28 -> 64 with ``bilinear`` (HR-DCGAN's training data) and a 64x64 sample
-down-sampled 64 -> 28 with ``area`` for the 28x28 classifier of the metrics.
+MNIST is up-sampled 28 -> 64 with ``bilinear`` (HR-DCGAN's training data), and a 64x64 sample
+comes back to 28x28 for the classifier of the metrics with ``bilinear_inverse``. ``area``
+would blur it: enlarged and area-averaged back, the real MNIST digits alone score an FID of 96
+(at 64) and 121 (at 32) against the untouched ones, where ``bilinear_inverse`` gives them back.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from tinygan.ops.linalg import matmul
 from tinygan.ops.shape import swapaxes
 from tinygan.tensor import Tensor
 
-MODES = ("bilinear", "area")
+MODES = ("bilinear", "area", "bilinear_inverse")
 
 
 def resize_weights(in_size, out_size, mode):
@@ -34,6 +41,12 @@ def resize_weights(in_size, out_size, mode):
         raise ValueError(f"resize: sizes must be positive integers, got in {in_size!r}, out {out_size!r}")
     if mode not in MODES:
         raise ValueError(f"resize: mode: expected one of {MODES}, got {mode!r}")
+    if mode == "bilinear_inverse":
+        if out_size > in_size:
+            raise ValueError(f"resize: bilinear_inverse undoes an enlargement: expected out size <= in size, "
+                             f"got in {in_size}, out {out_size}")
+        import numpy as np  # the pseudo-inverse of a small constant matrix, computed once per size pair
+        return np.linalg.pinv(np.array(resize_weights(out_size, in_size, "bilinear"))).tolist()
     rows = [[0.0] * in_size for _ in range(out_size)]
     scale = in_size / out_size
     for i, row in enumerate(rows):
