@@ -18,6 +18,11 @@ in ``scripts/budgets.json``, the one place that states them. For each row, in th
    A row with a checkpoint but no results.json was interrupted: it resumes (exactly, as every
    run does), and its timings are the sum of the segments, each recorded in ``timing.json``.
 
+A row with ``"continues": BASE`` is BASE's run trained on to more steps: its run starts as a copy
+of BASE's finished run (BASE is made first when it is not done) and resumes from there, exactly as
+one longer run, so that WGAN at 2x and 4x its budget costs the extra steps only. Its CPU time is
+the whole run's, BASE's segments included.
+
 Each done row's last sample grid is copied to ``docs/samples_NAME.png`` (the tables link it).
 Then ``scripts/results_table.py`` writes the tables (``RUNS/results.md``, and the README's results
 section) and ``scripts/variants_figure.py`` one row of samples per trained variant (``docs/variants.png``).
@@ -59,8 +64,24 @@ def load_budgets(path=BUDGETS):
                "eval_samples": spec["eval_samples"], **row}
         if row["table"] not in TABLES:
             raise ValueError(f"{path}: rows[{i}] ({row['name']}): table: expected one of {TABLES}, got {row['table']!r}")
+        if "continues" in row:
+            check_continues(row, {r["name"]: r for r in rows}, f"{path}: rows[{i}] ({row['name']})")
         rows.append(row)
     return spec, rows
+
+
+def check_continues(row, earlier, where):
+    """A row that continues another must name an earlier row of the same run settings and fewer steps."""
+    base = earlier.get(row["continues"])
+    if base is None:
+        raise ValueError(f"{where}: continues: expected the name of an earlier row, got {row['continues']!r}")
+    same = ("recipe", "args", "batch_size", "ema")
+    differ = [k for k in same if row[k] != base[k]]
+    if differ:
+        raise ValueError(f"{where}: continues {base['name']}, but its {', '.join(differ)} differ from that row's")
+    if row["steps"] <= base["steps"]:
+        raise ValueError(f"{where}: continues {base['name']}: expected more steps than its {base['steps']}, "
+                         f"got {row['steps']}")
 
 
 def select(rows, only):
@@ -148,6 +169,8 @@ def run_row(row, runs, seed, steps, eval_n, force, data, log):
     if results_path.exists():
         log(f"== {row['name']}: done ({results_path}), skipping")
         return json.loads(results_path.read_text())
+    if row.get("continues") and not out.exists():
+        start_from(runs / row["continues"], out, log)
     segments = json.loads(timing_path.read_text()) if timing_path.exists() else []
     resume = checkpoint.exists()
     complete = True
@@ -174,6 +197,7 @@ def run_row(row, runs, seed, steps, eval_n, force, data, log):
     results = {
         "name": row["name"], "recipe": row["recipe"], "label": row["label"], "table": row["table"],
         "command": " ".join(["tinygan", *cmd[3:]]), "steps": step, "batch_size": row["batch_size"],
+        "continues": row.get("continues"),
         "train": {"user_s": round(user, 2), "sys_s": round(system, 2), "core_minutes": round((user + system) / 60, 2),
                   "wall_s": round(sum(s["wall_s"] for s in segments), 2), "segments": len(segments),
                   "complete": complete and all(s["exit_code"] == 0 for s in segments),
@@ -192,6 +216,19 @@ def run_row(row, runs, seed, steps, eval_n, force, data, log):
         results["untrained"] = untrained(row, seed, eval_n, data)
     write_json(results_path, results)
     return results
+
+
+def start_from(base, out, log):
+    """Begin the run in ``out`` as a copy of the finished run in ``base`` (its checkpoint, timings,
+    metrics and grids; not its evaluations), copied aside first and renamed, so that an
+    interrupted copy leaves no half run behind."""
+    if not (base / "results.json").exists():
+        raise RuntimeError(f"{out.name} continues {base.name}, which is not done: no {base / 'results.json'}")
+    log(f"== {out.name}: starting from {base.name}'s finished run")
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(base, partial, ignore=shutil.ignore_patterns("results.json", "eval.json", "eval_raw.json"))
+    partial.rename(out)
 
 
 def untrained(row, seed, n, data=None):
@@ -229,7 +266,8 @@ def main(argv=None):
         for r in rows:
             words = ["tinygan", "train", r["recipe"], *r["args"], "--steps", str(r["steps"]),
                      "--batch-size", str(r["batch_size"]), "--ema", str(r["ema"])]
-            print(f"{r['name']:<22} {' '.join(words)}")
+            after = f"   (trains {r['continues']}'s run on)" if r.get("continues") else ""
+            print(f"{r['name']:<22} {' '.join(words)}{after}")
         return 0
     dry = spec["dry_run"] if args.dry_run else None
     runs = (args.runs or Path("runs-dry" if dry else "runs")).resolve()
@@ -237,11 +275,21 @@ def main(argv=None):
     figure = docs / "variants.png"
     runs.mkdir(parents=True, exist_ok=True)
     docs.mkdir(parents=True, exist_ok=True)
+    by_name = {r["name"]: r for r in load_budgets(args.budgets)[1]}
+    made = set()
     for row in rows:
-        steps = min(row["steps"], dry["steps"]) if dry else row["steps"]
-        eval_n = dry["eval_samples"] if dry else row["eval_samples"]
-        run_row(row, runs, spec["seed"], steps, eval_n, args.force, args.data, log)
-        copy_file(runs / row["name"] / "samples.png", docs / f"samples_{row['name']}.png")
+        chain = [row]
+        while chain[0].get("continues"):                   # the rows it continues, made first
+            chain.insert(0, by_name[chain[0]["continues"]])
+        for r in chain:
+            if r["name"] in made:
+                continue
+            # a dry run's continuing row goes a step further for each row it continues
+            steps = min(r["steps"], dry["steps"] + chain.index(r)) if dry else r["steps"]
+            eval_n = dry["eval_samples"] if dry else r["eval_samples"]
+            run_row(r, runs, spec["seed"], steps, eval_n, args.force and r is row, args.data, log)
+            copy_file(runs / r["name"] / "samples.png", docs / f"samples_{r['name']}.png")
+            made.add(r["name"])
 
     from results_table import write_readme, write_tables
     from variants_figure import variants_figure

@@ -83,3 +83,33 @@ def test_dry_run_of_two_rows_skips_when_done_and_retrains_with_force(reproduce, 
     assert "--force: removing" in err and "train vanilla" in err and "train infogan" not in err
     after = json.loads((runs / "vanilla" / "timing.json").read_text())
     assert len(after) == len(before) == 1
+
+
+def test_a_continuing_row_trains_its_base_run_on(reproduce, mnist_root, tmp_path, capfd):
+    """A row with "continues" starts from a copy of its base row's finished run (made first) and
+    resumes it: the base run stays as it was, the longer run keeps the base's segments in its time."""
+    spec = json.loads((SCRIPTS / "budgets.json").read_text())
+    base = {"name": "short", "recipe": "vanilla", "steps": 9370, "batch_size": 64}
+    spec["rows"] = [base, {**base, "name": "longer", "continues": "short", "steps": 18740}]
+    budgets = tmp_path / "budgets.json"
+    budgets.write_text(json.dumps(spec))
+    runs = tmp_path / "runs"
+    argv = ["--dry-run", "--only", "longer", "--runs", str(runs), "--docs", str(tmp_path / "docs"),
+            "--data", str(mnist_root), "--budgets", str(budgets)]
+    assert reproduce.main(argv) == 0
+    assert "longer: starting from short's finished run" in capfd.readouterr().err
+    short, longer = (json.loads((runs / n / "results.json").read_text()) for n in ("short", "longer"))
+    assert short["steps"] == 3 and longer["steps"] == 4 and longer["continues"] == "short"
+    segments = json.loads((runs / "longer" / "timing.json").read_text())
+    assert [(s["from_step"], s["to_step"]) for s in segments] == [(0, 3), (3, 4)]
+    assert longer["train"]["complete"] and longer["train"]["user_s"] > short["train"]["user_s"]
+    assert json.loads((runs / "short" / "timing.json").read_text()) == segments[:1]
+    assert not (runs / "longer.partial").exists()
+
+    bad = {**base, "name": "other", "continues": "short", "batch_size": 32}
+    for row, message in [({**bad, "continues": "nope"}, "expected the name of an earlier row"),
+                         (bad, "batch_size differ"), ({**bad, "batch_size": 64, "steps": 100}, "expected more steps")]:
+        spec["rows"] = [base, row]
+        budgets.write_text(json.dumps(spec))
+        with pytest.raises(ValueError, match=message):
+            reproduce.load_budgets(budgets)
