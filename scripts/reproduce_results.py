@@ -260,8 +260,8 @@ def main(argv=None):
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))   # the sibling scripts: results_table, variants_figure, two_domain_baselines
 
-    spec, rows = load_budgets(args.budgets)
-    rows = select(rows, args.only)
+    spec, all_rows = load_budgets(args.budgets)
+    rows = select(all_rows, args.only)
     if args.list:
         for r in rows:
             words = ["tinygan", "train", r["recipe"], *r["args"], "--steps", str(r["steps"]),
@@ -275,17 +275,17 @@ def main(argv=None):
     figure = docs / "variants.png"
     runs.mkdir(parents=True, exist_ok=True)
     docs.mkdir(parents=True, exist_ok=True)
-    by_name = {r["name"]: r for r in load_budgets(args.budgets)[1]}
+    by_name = {r["name"]: r for r in all_rows}
     made = set()
     for row in rows:
         chain = [row]
         while chain[0].get("continues"):                   # the rows it continues, made first
             chain.insert(0, by_name[chain[0]["continues"]])
-        for r in chain:
+        for depth, r in enumerate(chain):
             if r["name"] in made:
                 continue
             # a dry run's continuing row goes a step further for each row it continues
-            steps = min(r["steps"], dry["steps"] + chain.index(r)) if dry else r["steps"]
+            steps = min(r["steps"], dry["steps"] + depth) if dry else r["steps"]
             eval_n = dry["eval_samples"] if dry else r["eval_samples"]
             run_row(r, runs, spec["seed"], steps, eval_n, args.force and r is row, args.data, log)
             copy_file(runs / r["name"] / "samples.png", docs / f"samples_{r['name']}.png")
@@ -293,7 +293,6 @@ def main(argv=None):
 
     from results_table import write_readme, write_tables
     from variants_figure import variants_figure
-    _, all_rows = load_budgets(args.budgets)
     table = write_tables(all_rows, runs, runs / "results.md")
     print(table)
     variants_figure(all_rows, runs, figure, data=args.data)

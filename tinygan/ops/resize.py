@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from tinygan import backend
 from tinygan.ops._util import as_tensor
 from tinygan.ops.linalg import matmul
@@ -45,7 +47,7 @@ def resize_weights(in_size, out_size, mode):
         if out_size > in_size:
             raise ValueError(f"resize: bilinear_inverse undoes an enlargement: expected out size <= in size, "
                              f"got in {in_size}, out {out_size}")
-        import numpy as np  # the pseudo-inverse of a small constant matrix, computed once per size pair
+        # the pseudo-inverse of a small constant matrix, on the host, once per size pair (``_matrix`` caches it)
         return np.linalg.pinv(np.array(resize_weights(out_size, in_size, "bilinear"))).tolist()
     rows = [[0.0] * in_size for _ in range(out_size)]
     scale = in_size / out_size
