@@ -72,6 +72,22 @@ def test_began_k_stays_in_the_unit_interval(mnist):
         assert recipe.k == bound
 
 
+def test_began_k_starts_at_k_init_and_stays_there_without_control(mnist):
+    assert small_began().k == 0.0                               # the paper's k_0
+    real = real_batch(mnist[0], 8)
+    held = small_began(k_init=0.6, lambda_k=0.0)
+    controlled = small_began(k_init=0.6, lambda_k=0.05)
+    for recipe in (held, controlled):
+        assert recipe.k == 0.6
+        for _ in range(3):
+            d_loss, d_info = recipe.d_loss(real, None)
+            assert math.isclose(d_loss.item(), d_info["L(x)"].item() - recipe.k * d_info["L(G(z_D))"].item(),
+                                rel_tol=1e-5)
+            recipe.after_g_step(recipe.g_step_loss(real, None)[1])
+    assert held.k == 0.6                                        # lambda_k = 0: k_t held
+    assert controlled.k != 0.6                                  # the control moves it
+
+
 def test_began_reconstruction_error_is_the_mean_l1_per_image():
     recipe = small_began()
     x = Tensor(np.random.default_rng(1).uniform(-1, 1, (3, 1, 28, 28)).astype(np.float32))
@@ -117,6 +133,9 @@ def test_began_config_is_checked():
         BEGANConfig(gamma=0)
     with pytest.raises(ValueError, match="lambda_k"):
         BEGANConfig(lambda_k=-1)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"k_init: expected a number in \[0, 1\]"):
+            BEGANConfig(k_init=bad)
     with pytest.raises(ValueError, match="generator: expected 'paper' or 'dcgan', got 'elu'"):
         BEGANConfig(generator="elu")
     with pytest.raises(ValueError, match="discriminator: expected 'paper' or 'small'"):
@@ -190,6 +209,29 @@ def test_hrdcgan_generate_gives_an_enlarged_real_digit_back(mnist, resolution):
     assert float(recipe.generate(None).data.max()) == 1.0                   # clipped to the pixel range
 
 
+def test_hrdcgan_d_projection_keeps_enlarged_digits_and_removes_the_rest(mnist):
+    """With d_projection D sees P x: an enlarged real digit unchanged, a pattern off the enlargements'
+    subspace (a 64x64 checkerboard) removed to its projection, which P leaves where it is (P P = P);
+    without it D sees the image itself. D's loss reads the projected images."""
+    digits = mnist[0][:4].astype(np.float32)[:, None] / np.float32(127.5) - np.float32(1)
+    enlarged = tg.resize(Tensor(digits), 64, "bilinear")
+    checker = Tensor(np.tile(np.array([[1.0, -1.0], [-1.0, 1.0]], np.float32), (32, 32))[None, None])
+    plain = HRDCGAN(HRDCGANConfig(channels=4))
+    projected = HRDCGAN(HRDCGANConfig(channels=4, d_projection=True))
+    np.testing.assert_allclose(projected.d_view(enlarged).data, enlarged.data, atol=1e-5)
+    assert plain.d_view(checker) is checker
+    once = projected.d_view(checker)
+    # the checkerboard is (nearly) all off the subspace: most of its energy goes
+    assert float((once.data ** 2).sum()) < 0.25 * float((checker.data ** 2).sum())
+    np.testing.assert_allclose(projected.d_view(once).data, once.data, atol=1e-4)
+    seen = []
+    projected.D = lambda x: seen.append(x.data.copy()) or tg.ops.mean(x.reshape(x.shape[0], -1), axis=1).reshape(-1, 1)
+    projected.generate_full = lambda latent: Tensor(np.repeat(checker.data, 4, axis=0))
+    projected.d_loss(enlarged, None)
+    np.testing.assert_allclose(seen[0], enlarged.data, atol=1e-5)
+    np.testing.assert_allclose(seen[1], np.repeat(once.data, 4, axis=0), atol=1e-5)
+
+
 def test_hrdcgan_config_is_checked():
     with pytest.raises(ValueError, match="resolution"):
         HRDCGANConfig(resolution=40)
@@ -216,3 +258,62 @@ def test_began_class_errors_reads_per_class_means_and_the_ink_correlation():
         assert error == pytest.approx(ink[labels == c].mean()) and class_ink == pytest.approx(ink[labels == c].mean())
     by_class = script.class_errors(lambda b: -((b[:, 0] + 1) / 2 > 0.5).mean(axis=(1, 2)), images, labels)
     assert by_class["ink_correlation"] == pytest.approx(-1.0)
+
+
+def test_began_class_errors_reads_g_samples_per_class():
+    """The --samples reading on a stand-in G, D and classifier: counts, per-class mean errors and
+    ink equal a direct computation over the same images, whatever the batch size."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "scripts" / "began_class_errors.py"
+    spec = importlib.util.spec_from_file_location("began_class_errors", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rng = np.random.default_rng(1)
+    pool = np.where(rng.random((50, 1, 28, 28)) < rng.uniform(0.05, 0.4, size=(50, 1, 1, 1)), 1.0, -1.0)
+    cursor = [0]
+
+    def generate(b):
+        cursor[0] += b
+        return pool[cursor[0] - b:cursor[0]]
+
+    error = lambda b: np.abs(b).mean(axis=(1, 2, 3)) * b[:, 0, 0, 0]  # noqa: E731 (any per-image number)
+    classify = lambda b: (b[:, 0] > 0).sum(axis=(1, 2)) % 3           # noqa: E731
+    result = script.sample_errors(error, generate, classify, 50, batch_size=7)
+    labels, errors, ink = classify(pool), error(pool), (pool[:, 0] > 0).mean(axis=(1, 2))
+    assert result["mean"] == pytest.approx(errors.mean())
+    for c, count, mean_error, class_ink in result["per_class"]:
+        assert count == (labels == c).sum()
+        if count:
+            assert mean_error == pytest.approx(errors[labels == c].mean())
+            assert class_ink == pytest.approx(ink[labels == c].mean())
+        else:
+            assert np.isnan(mean_error) and np.isnan(class_ink)
+    assert sum(count for _, count, _, _ in result["per_class"]) == 50 and result["per_class"][3][1] == 0
+
+
+def test_hrdcgan_off_subspace_matches_a_naive_projection():
+    """scripts/hrdcgan_off_subspace.py: r = x - B B^+ x B^+T B^T, with B built here from the bilinear
+    enlargement of unit images and B^+ by numpy's pseudo-inverse; zero for enlarged digits."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "scripts" / "hrdcgan_off_subspace.py"
+    spec = importlib.util.spec_from_file_location("hrdcgan_off_subspace", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    side = 32
+    # column j of B is the enlargement of a 28-vector with a single 1 at j (resize is separable)
+    units = np.zeros((28, 1, 28, 28), np.float32)
+    units[np.arange(28), 0, np.arange(28), 0] = 1.0
+    B = tg.resize(Tensor(units), side, "bilinear").data[:, 0, :, 0].T.astype(np.float64)   # (side, 28)
+    projector = B @ np.linalg.pinv(B)
+    rng = np.random.default_rng(0)
+    digits = rng.uniform(-1, 1, (3, 28, 28))
+    enlarged = np.einsum("ij,njk,lk->nil", B, digits, B)[:, None]
+    noisy = enlarged + 0.3 * rng.standard_normal(enlarged.shape)
+    energy, largest = script.off_subspace(enlarged, side)
+    assert energy.max() < 1e-9 and largest.max() < 1e-4
+    energy, largest = script.off_subspace(noisy, side)
+    r = noisy[:, 0] - projector @ noisy[:, 0] @ projector.T
+    np.testing.assert_allclose(energy, (r ** 2).sum(axis=(1, 2)) / ((noisy[:, 0] + 1) ** 2).sum(axis=(1, 2)), rtol=1e-4)
+    np.testing.assert_allclose(largest, np.abs(r).max(axis=(1, 2)), rtol=1e-4, atol=1e-5)

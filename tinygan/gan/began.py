@@ -42,7 +42,10 @@ as G collapsed onto 1s (the digit an auto-encoder reconstructs best) in every se
 The losses, k_t's control and M_global are the paper's. Other departures: lambda_k = 0.05 (the
 paper's 0.001 moves k_t too slowly for ~5,000 steps: with it, gamma 0.75 and lr 2e-4, k_t was
 0.026 after 750 steps and G one blob), lr 5e-4 and gamma 1.0 by default; z ~ U(-1, 1)^h, Adam(beta1 0.5) as in the paper; its
-learning-rate decay when M_global stalls is left out. The paper decoder's output stays linear:
+learning-rate decay when M_global stalls is left out. ``--k-init K --lambda-k 0`` holds k_t at K
+for a whole run: not the paper's method, an experiment on what the size of k_t does (D's loss
+weighs a real image by 1 and a generated one by k_t, so k_t is the strength with which D can push
+back on a class G draws too often). The paper decoder's output stays linear:
 with a tanh there G first learns blank images (which D, trained only on real digits while
 k_t = 0, reconstructs best), saturates at -1, and tanh's vanishing gradient keeps it blank.
 """
@@ -67,6 +70,7 @@ class BEGANConfig(RecipeConfig):
     lr: float = 5e-4
     gamma: float = 1.0       # diversity ratio, E L(G(z)) / E L(x) at equilibrium
     lambda_k: float = 0.05   # the learning rate of k_t (the paper's 0.001 is too slow for minutes of training)
+    k_init: float = 0.0      # k_0, the paper's 0; with lambda_k = 0, k_t stays at k_0 (an experiment)
     n: int = 16              # filters of the first convolution
     generator: str = "dcgan"     # paper: the decoder's architecture | dcgan: DCGAN's generator
     discriminator: str = "small"  # paper: the paper's auto-encoder | small: conv -> dense h -> dense -> conv-T
@@ -77,8 +81,10 @@ class BEGANConfig(RecipeConfig):
     def __post_init__(self):
         if not 0 < self.gamma <= 1:
             raise ValueError(f"gamma: expected a number in (0, 1], got {self.gamma!r}")
-        if not self.lambda_k > 0:
-            raise ValueError(f"lambda_k: expected a positive number, got {self.lambda_k!r}")
+        if not self.lambda_k >= 0:
+            raise ValueError(f"lambda_k: expected a number >= 0 (0: k_t stays at k_init), got {self.lambda_k!r}")
+        if not 0 <= self.k_init <= 1:
+            raise ValueError(f"k_init: expected a number in [0, 1], got {self.k_init!r}")
         check_recipe_config(self)
         if self.generator not in ("paper", "dcgan"):
             raise ValueError(f"generator: expected 'paper' or 'dcgan', got {self.generator!r}")
@@ -132,7 +138,7 @@ class BEGAN(Recipe):
             self.D = small_autoencoder(c.n, c.z_dim).to(self.device)
         self.opt_g = Adam(self.G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
         self.opt_d = Adam(self.D.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
-        self.k = 0.0          # k_0
+        self.k = float(c.k_init)  # k_0 (the paper's 0)
         self._loss_real = None  # L(x) of the last discriminator step, for k's update
 
     def sample_latent(self, n, labels=None):

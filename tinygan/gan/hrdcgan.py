@@ -23,6 +23,12 @@ whose bilinear enlargement is nearest to G's), clipped to the pixel range [-1, 1
 real digit comes back exactly, where area averaging would blur it (and cost real digits alone an
 FID of 96). The game itself runs on the 64x64 images.
 
+An enlarged real digit x = B y B^T (B: the 64x28 bilinear matrix) lies in a 784-dimensional
+subspace of the 4096 pixels, so its off-subspace part x - P x, with P x = B (B^+ x B^+T) B^T, is
+zero; anything G draws off that subspace marks it as fake to a D that learns to see it. With
+``--d-projection true`` D sees P x for every image, real or generated (an experiment on that
+cause, not the paper's method: the paper's large images have no such subspace).
+
 Networks, c = ``channels`` (16 for a CPU, where the paper uses far wider ones):
     G: z (100) -> Dense 8c*4*4 -> BN -> SELU -> ConvT(8c, 4c, 4, 2, 1) -> BN -> SELU [8]
        -> ConvT(4c, 2c) -> BN -> SELU [16] -> ConvT(2c, c) -> BN -> SELU [32] -> ConvT(c, 1) -> tanh [64]
@@ -50,6 +56,8 @@ class HRDCGANConfig(RecipeConfig):
     resolution: int = 64      # the side G and D work at (the "glasses"); a multiple of 16
     channels: int = 16        # c: the widest layers have 8c
     bn_momentum: float = 0.2
+    d_projection: bool = dataclasses.field(default=False, metadata={
+        "help": "D sees every image projected onto the enlarged 28x28 images (an experiment, not the paper's)"})
 
     def __post_init__(self):
         if not isinstance(self.resolution, int) or self.resolution < 32 or self.resolution % 16:
@@ -106,14 +114,21 @@ class HRDCGAN(Recipe):
         data's enlargement, clip(B^+ G(z) B^+T, -1, 1)."""
         return clip(resize(self.generate_full(latent), 28, "bilinear_inverse"), -1.0, 1.0)
 
+    def d_view(self, x):
+        """What D is shown: the image itself, or with ``d_projection`` its projection
+        P x = B (B^+ x B^+T) B^T onto the enlargements of 28x28 images (P x = x for real ones)."""
+        if not self.config.d_projection:
+            return x
+        return resize(resize(x, 28, "bilinear_inverse"), self.config.resolution, "bilinear")
+
     def d_loss(self, real, labels):
         with no_grad():  # D's step does not train G: its fakes, at 64x64, carry no graph
             fake = self.generate_full(self.sample_latent(real.shape[0]))
-        real_logits, fake_logits = self.D(real), self.D(fake)
+        real_logits, fake_logits = self.D(self.d_view(real)), self.D(self.d_view(fake))
         loss = losses.d_loss_bce(real_logits, fake_logits)
         return loss, {"d_loss": loss.detach(), "D(x)": mean(sigmoid(real_logits)).detach(),
                       "D(G(z))": mean(sigmoid(fake_logits)).detach()}
 
     def g_loss(self, n, labels):
-        loss = losses.g_loss_nonsaturating(self.D(self.generate_full(self.sample_latent(n))))
+        loss = losses.g_loss_nonsaturating(self.D(self.d_view(self.generate_full(self.sample_latent(n)))))
         return loss, {"g_loss": loss.detach()}
