@@ -50,8 +50,11 @@ def sample_errors(reconstruction_error, generate, classify, n, batch_size=500):
         labels.append(np.asarray(classify(images)))
         ink.append((images[:, 0] > 0.0).mean(axis=(1, 2)))  # above the middle grey, as > 127 for uint8
     errors, labels, ink = np.concatenate(errors), np.concatenate(labels), np.concatenate(ink)
-    per_class = [(c, int((labels == c).sum()), float(errors[labels == c].mean()) if (labels == c).any() else float("nan"),
-                  float(ink[labels == c].mean()) if (labels == c).any() else float("nan")) for c in range(10)]
+    per_class = []
+    for c in range(10):
+        drawn = labels == c
+        mean_of = lambda values: float(values[drawn].mean()) if drawn.any() else float("nan")  # noqa: E731
+        per_class.append((c, int(drawn.sum()), mean_of(errors), mean_of(ink)))
     return {"per_class": per_class, "mean": float(errors.mean())}
 
 

@@ -24,14 +24,13 @@ from pathlib import Path
 import numpy as np
 
 
-def off_subspace(images, side):
+def off_subspace(images):
     """(energy fraction, largest |r|) per image of ``images`` (N, 1, side, side) in [-1, 1], as arrays."""
     import tinygan
     from tinygan.backend import to_numpy
-    from tinygan.ops import resize
+    from tinygan.gan.hrdcgan import project_to_enlargements
     with tinygan.no_grad():
-        x = tinygan.Tensor(np.asarray(images, dtype=np.float32))
-        projected = to_numpy(resize(resize(x, 28, "bilinear_inverse"), side, "bilinear").data)
+        projected = to_numpy(project_to_enlargements(tinygan.Tensor(np.asarray(images, dtype=np.float32))).data)
     x = np.asarray(images, dtype=np.float64)
     r = x - projected
     return (r ** 2).sum(axis=(1, 2, 3)) / ((x + 1) ** 2).sum(axis=(1, 2, 3)), np.abs(r).max(axis=(1, 2, 3))
@@ -64,7 +63,7 @@ def main(argv=None):
     print("                      off-subspace energy / ink energy      largest |r|")
     print("                      median      max                       median    max")
     for name, images in (("G's samples", samples), ("enlarged test digits", enlarged)):
-        energy, largest = off_subspace(images, side)
+        energy, largest = off_subspace(images)
         print(f"{name:20s}  {np.median(energy):.2e}  {energy.max():.2e}                  "
               f"{np.median(largest):.2e}  {largest.max():.2e}")
 

@@ -311,9 +311,9 @@ def test_hrdcgan_off_subspace_matches_a_naive_projection():
     digits = rng.uniform(-1, 1, (3, 28, 28))
     enlarged = np.einsum("ij,njk,lk->nil", B, digits, B)[:, None]
     noisy = enlarged + 0.3 * rng.standard_normal(enlarged.shape)
-    energy, largest = script.off_subspace(enlarged, side)
+    energy, largest = script.off_subspace(enlarged)
     assert energy.max() < 1e-9 and largest.max() < 1e-4
-    energy, largest = script.off_subspace(noisy, side)
+    energy, largest = script.off_subspace(noisy)
     r = noisy[:, 0] - projector @ noisy[:, 0] @ projector.T
     np.testing.assert_allclose(energy, (r ** 2).sum(axis=(1, 2)) / ((noisy[:, 0] + 1) ** 2).sum(axis=(1, 2)), rtol=1e-4)
     np.testing.assert_allclose(largest, np.abs(r).max(axis=(1, 2)), rtol=1e-4, atol=1e-5)

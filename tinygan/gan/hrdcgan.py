@@ -85,6 +85,12 @@ def bs_discriminator(c, side, bn_momentum):
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(8 * c * s * s, 1))
 
 
+def project_to_enlargements(x):
+    """P x = B (B^+ x B^+T) B^T: the nearest bilinear enlargement of a 28x28 image to each image of
+    ``x`` (N, 1, side, side); x - P x is the part no enlarged digit has."""
+    return resize(resize(x, 28, "bilinear_inverse"), x.shape[-1], "bilinear")
+
+
 class HRDCGAN(Recipe):
     name = "hrdcgan"
     paper = "Curto, Zarza, de la Torre, King & Lyu 2017, High-resolution Deep Convolutional Generative " \
@@ -115,11 +121,9 @@ class HRDCGAN(Recipe):
         return clip(resize(self.generate_full(latent), 28, "bilinear_inverse"), -1.0, 1.0)
 
     def d_view(self, x):
-        """What D is shown: the image itself, or with ``d_projection`` its projection
-        P x = B (B^+ x B^+T) B^T onto the enlargements of 28x28 images (P x = x for real ones)."""
-        if not self.config.d_projection:
-            return x
-        return resize(resize(x, 28, "bilinear_inverse"), self.config.resolution, "bilinear")
+        """What D is shown: the image itself, or with ``d_projection`` its projection onto the
+        enlargements of 28x28 images (``project_to_enlargements``; P x = x for real ones)."""
+        return project_to_enlargements(x) if self.config.d_projection else x
 
     def d_loss(self, real, labels):
         with no_grad():  # D's step does not train G: its fakes, at 64x64, carry no graph
