@@ -25,7 +25,8 @@ the whole run's, BASE's segments included.
 
 Each done row's last sample grid is copied to ``docs/samples_NAME.png`` (the tables link it).
 Then ``scripts/results_table.py`` writes the tables (``RUNS/results.md``, and the README's results
-section) and ``scripts/variants_figure.py`` one row of samples per trained variant (``docs/variants.png``).
+section) and ``scripts/variants_figure.py`` one row of samples per variant (``docs/variants.png``: the
+rows budgets.json names under ``"figure"``, one or two per recipe).
 
 ``--dry-run`` runs every selected row for a few steps and evaluates a few hundred samples, in
 ``runs-dry`` by default, with its pictures in ``runs-dry/docs``: a check of the whole chain.
@@ -67,6 +68,10 @@ def load_budgets(path=BUDGETS):
         if "continues" in row:
             check_continues(row, {r["name"]: r for r in rows}, f"{path}: rows[{i}] ({row['name']})")
         rows.append(row)
+    figure = spec.get("figure", [])
+    unknown = [name for name in figure if name not in seen]
+    if unknown:
+        raise ValueError(f"{path}: figure: expected names of rows, got unknown {unknown}")
     return spec, rows
 
 
@@ -295,7 +300,7 @@ def main(argv=None):
     from variants_figure import variants_figure
     table = write_tables(all_rows, runs, runs / "results.md")
     print(table)
-    variants_figure(all_rows, runs, figure, data=args.data)
+    variants_figure(all_rows, runs, figure, data=args.data, names=spec.get("figure"))
     readme = args.readme or (None if dry else ROOT / "README.md")
     if readme is not None:
         write_readme(all_rows, runs, readme)

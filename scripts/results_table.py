@@ -94,12 +94,13 @@ def real_mnist_row(runs):
             f"{real['classifier_score']:.2f} | {real['classes_covered']} | | |")
 
 
-PAIRS = [("pair_consistency", 3), ("pair_consistency_kappa", 3), ("fid_a", 1), ("fid_b", 1),
-         ("classes_covered_a", 0), ("classes_covered_b", 0)]
+PAIRS = [("pair_consistency", 3), ("pair_consistency_kappa", 3), ("pair_consistency_ceiling", 3),
+         ("pair_consistency_t", 3), ("fid_a", 1), ("fid_b", 1), ("classes_covered_a", 0), ("classes_covered_b", 0)]
 TRANSLATION = [("preservation_ab", 3), ("preservation_ab_kappa", 3), ("preservation_ba", 3),
                ("preservation_ba_kappa", 3), ("cycle_l1_a", 3), ("cycle_l1_b", 3), ("transform_l1_ab", 3),
                ("transform_l1_ba", 3), ("fid_ab", 1), ("fid_ba", 1)]
-TITLES = {"pair_consistency": "pair consistency", "pair_consistency_kappa": "kappa", "fid_a": "FID A",
+TITLES = {"pair_consistency": "pair consistency", "pair_consistency_kappa": "kappa",
+          "pair_consistency_ceiling": "ceiling: (G_A, T(G_A))", "pair_consistency_t": "G_B vs T(G_A)", "fid_a": "FID A",
           "fid_b": "FID B", "classes_covered_a": "classes A", "classes_covered_b": "classes B",
           "preservation_ab": "A->B preserved", "preservation_ab_kappa": "kappa", "preservation_ba": "B->A preserved",
           "preservation_ba_kappa": "kappa", "cycle_l1_a": "cycle L1 A", "cycle_l1_b": "cycle L1 B",
@@ -120,7 +121,7 @@ def two_domain_table(results, columns):
         if "eval_raw" in r:
             evals.append(("last", r["eval_raw"], trained))
         for which, ev, budget in evals:
-            cells = [fmt(ev[k], digits) for k, digits in columns]
+            cells = [fmt(ev.get(k), digits) for k, digits in columns]
             lines.append("| " + " | ".join([r["name"], which, domain, *budget, *cells]) + " |")
     return "\n".join(lines)
 
@@ -223,6 +224,8 @@ def readme_tables(rows, runs):
             continue
         if row["table"] == "pairs":
             agree = f"pairs {fmt(ev['pair_consistency'], 3)} ({fmt(raw.get('pair_consistency'), 3)})"
+            if ev.get("pair_consistency_ceiling", 1.0) < 1.0:  # the readers disagree (edges): what a perfect pair reads
+                agree += f", ceiling {ev['pair_consistency_ceiling']:.3f}"
             kappa, fid = fmt(ev["pair_consistency_kappa"], 2), _pair(ev, "fid_a", "fid_b", 1)
             if "adapt_accuracy_b" in ev:
                 agree += (f"; B read {ev['source_only_accuracy_b']:.3f} -> {ev['adapt_accuracy_b']:.3f} "

@@ -1,10 +1,11 @@
 """One row of samples per trained variant, from the runs' checkpoints: ``docs/variants.png``.
 
-    python scripts/variants_figure.py [RUNS_DIR] [--out docs/variants.png]
+    python scripts/variants_figure.py [RUNS_DIR] [--out docs/variants.png] [--all]
 
-Each row of ``scripts/budgets.json`` that has a checkpoint in RUNS_DIR gets one line of ten
-images, drawn with the running average of G's weights where the run kept one (as ``tinygan
-sample`` draws), seed 0:
+The rows of ``scripts/budgets.json`` named under its ``"figure"`` key (each recipe's best showing,
+in that order; ``--all``: every row) that have a checkpoint in RUNS_DIR get one line of ten images
+each, drawn with the running average of G's weights where the run kept one (as ``tinygan sample``
+draws), seed 0; when none of the named rows is trained yet, every trained row is drawn:
 
 * an image GAN: ten samples; a conditional one: the digits 0 to 9;
 * CoGAN: five pairs (G_A(z), G_B(z)) side by side;
@@ -46,18 +47,24 @@ def row_images(recipe, n=PER_ROW):
     return np.asarray(images.numpy())
 
 
-def variants_figure(rows, runs, out, device=None, data=None):
-    """Draw the figure of every row with a checkpoint in ``runs`` to ``out``; returns the names drawn.
+def figure_rows(rows, runs, names=None):
+    """The rows to draw: those called ``names`` (in that order) that have a checkpoint in ``runs``, or
+    every row with a checkpoint where ``names`` is None or none of them has one."""
+    trained = {row["name"]: row for row in rows if (Path(runs) / row["name"] / "checkpoint.npz").exists()}
+    chosen = [trained[name] for name in names or () if name in trained]
+    return chosen or list(trained.values())
+
+
+def variants_figure(rows, runs, out, device=None, data=None, names=None):
+    """Draw the figure of ``figure_rows(rows, runs, names)`` to ``out``; returns the names drawn.
     ``data``: the MNIST directory (the translation rows draw test digits; default: as tinygan finds it)."""
     from tinygan.cli import load_run
     from tinygan.viz import _atomic_savefig, _pyplot, grid_image
     drawn = []
-    for row in rows:
-        checkpoint = Path(runs) / row["name"] / "checkpoint.npz"
-        if checkpoint.exists():
-            recipe, meta = load_run(checkpoint, device)
-            recipe.data_root = data
-            drawn.append((row["name"], meta.get("step"), grid_image(row_images(recipe), nrow=PER_ROW)))
+    for row in figure_rows(rows, runs, names):
+        recipe, meta = load_run(Path(runs) / row["name"] / "checkpoint.npz", device)
+        recipe.data_root = data
+        drawn.append((row["name"], meta.get("step"), grid_image(row_images(recipe), nrow=PER_ROW)))
     if not drawn:
         raise FileNotFoundError(f"no checkpoint of a budgets.json row in {runs}: nothing to draw")
     plt = _pyplot()
@@ -85,9 +92,10 @@ def main(argv=None):
     parser.add_argument("runs", nargs="?", type=Path, default=Path("runs"))
     parser.add_argument("--out", type=Path, default=Path("docs/variants.png"))
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    parser.add_argument("--all", action="store_true", help="every trained row, not only budgets.json's figure rows")
     args = parser.parse_args(argv)
-    _, rows = load_budgets()
-    names = variants_figure(rows, args.runs, args.out, args.device)
+    spec, rows = load_budgets()
+    names = variants_figure(rows, args.runs, args.out, args.device, names=None if args.all else spec.get("figure"))
     print(f"wrote {args.out}: {', '.join(names)}", file=sys.stderr)
     return 0
 

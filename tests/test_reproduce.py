@@ -36,6 +36,7 @@ def test_budgets_name_every_recipe_and_every_two_domain_pair(reproduce):
     assert {(m, d) for m in ("cogan", "discogan", "cyclegan") for d in ("negative", "edges", "rot90")} <= pairs
     assert any("--info-weight" in r["args"] for r in rows)         # InfoGAN's ablation is a row
     assert any("--adapt" in r["args"] for r in rows)               # so is CoGAN's domain adaptation
+    assert {r["recipe"] for r in rows if r["name"] in spec["figure"]} == set(RECIPES)  # the figure shows each
     for r in rows:                                                 # every row's options are real flags
         build_parser(r["recipe"]).parse_args(["train", r["recipe"], *r["args"]])
         assert r["steps"] > 0 and r["batch_size"] > 0 and 0 <= r["ema"] < 1
@@ -91,6 +92,7 @@ def test_a_continuing_row_trains_its_base_run_on(reproduce, mnist_root, tmp_path
     spec = json.loads((SCRIPTS / "budgets.json").read_text())
     base = {"name": "short", "recipe": "vanilla", "steps": 9370, "batch_size": 64}
     spec["rows"] = [base, {**base, "name": "longer", "continues": "short", "steps": 18740}]
+    spec["figure"] = ["longer"]
     budgets = tmp_path / "budgets.json"
     budgets.write_text(json.dumps(spec))
     runs = tmp_path / "runs"
@@ -113,3 +115,20 @@ def test_a_continuing_row_trains_its_base_run_on(reproduce, mnist_root, tmp_path
         budgets.write_text(json.dumps(spec))
         with pytest.raises(ValueError, match=message):
             reproduce.load_budgets(budgets)
+
+
+def test_the_figure_draws_the_named_rows_that_are_trained_in_their_order(reproduce, tmp_path):
+    figure = _load("variants_figure")
+    rows = [{"name": name} for name in ("a", "b", "c")]
+    for name in ("a", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "checkpoint.npz").write_bytes(b"")
+    drawn = lambda names: [row["name"] for row in figure.figure_rows(rows, tmp_path, names)]  # noqa: E731
+    assert drawn(["c", "b", "a"]) == ["c", "a"]
+    assert drawn(["b"]) == drawn(None) == ["a", "c"]   # none of the named rows trained, or no names: every trained row
+    spec = json.loads((SCRIPTS / "budgets.json").read_text())
+    spec["figure"] = ["vanilla", "nope"]
+    budgets = tmp_path / "budgets.json"
+    budgets.write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match=r"figure: expected names of rows, got unknown \['nope'\]"):
+        reproduce.load_budgets(budgets)

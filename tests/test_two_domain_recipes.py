@@ -25,6 +25,7 @@ from tinygan.data import load_mnist
 from tinygan.data.domains import get_domain
 from tinygan.gan import CoGAN, CycleGAN, DiscoGAN, TrainConfig, Trainer
 from tinygan.gan.history import HistoryBuffer
+from tinygan.metrics import classifier
 from tinygan.metrics.translation import agreement, chance_agreement, evaluate_pairs, evaluate_translation, kappa
 from tinygan.tensor import Tensor
 from tinygan.viz import read_metrics
@@ -217,6 +218,23 @@ def test_pair_consistency_of_true_pairs_and_of_a_collapsed_domain(mnist_root):
     bad = evaluate_pairs(PairsFrom("negative", images, False), n=200, data=mnist_root)
     assert bad["classes_covered_b"] == 1 and abs(bad["pair_consistency_kappa"]) < 1e-9
     assert bad["fid_b"] > 10 * good["fid_b"]
+    # through the true T: the negative's view inverts it, so a perfect pair reads 1 whatever G_A drew;
+    # the collapsed B agrees with T(G_A(z)) only where G_A drew the one digit B always draws
+    assert good["pair_consistency_ceiling"] == bad["pair_consistency_ceiling"] == 1.0
+    assert good["pair_consistency_t"] == 1.0 and bad["pair_consistency_t"] < 0.3
+
+
+def test_pair_consistency_ceiling_on_edges_is_the_two_readers_agreement(mnist_root):
+    """For true pairs (x, T(x)) on edges, the pair consistency is the ceiling itself: the MNIST
+    classifier on x against the edge reader on T(x), computed here directly."""
+    images, _ = load_mnist("test", root=mnist_root)
+    s = evaluate_pairs(PairsFrom("edges", images[:300], True), n=300, data=mnist_root)
+    x = images[:300].astype(np.float32) / np.float32(127.5) - 1
+    p_a = classifier.features_and_probs(x[:, None], model=classifier.load_classifier("cpu"))[1]
+    p_t = classifier.features_and_probs(get_domain("edges")(x)[:, None],
+                                        model=classifier.load_classifier("cpu", domain="edges"))[1]
+    assert s["pair_consistency_ceiling"] == np.mean(p_a.argmax(1) == p_t.argmax(1)) == s["pair_consistency"]
+    assert s["pair_consistency_t"] == 1.0 and s["pair_consistency_ceiling"] > 0.95
 
 
 # -- short training runs -----------------------------------------------------------------------------

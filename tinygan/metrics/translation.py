@@ -29,6 +29,16 @@ CoGAN, on n pairs (G_A(z), G_B(z)):
 
     pair_consistency  P[ argmax p(y | G_A(z)) = argmax p(y | view(G_B(z))) ]
     fid_a, fid_b      each domain's FID against real test images of that domain
+
+and two readings that separate the generator from its readers, through the true T:
+
+    pair_consistency_ceiling  P[ argmax p(y | G_A(z)) = argmax p(y | view(T(G_A(z)))) ]
+    pair_consistency_t        P[ argmax p(y | view(G_B(z))) = argmax p(y | view(T(G_A(z)))) ]
+
+The ceiling is what a perfect pair, G_B(z) = T(G_A(z)), would score: 1 where view inverts T (the
+same classifier reads both), below 1 for edges, whose reader can disagree with the MNIST
+classifier on a generated digit that is hard to read. ``pair_consistency_t`` asks whether G_B drew
+what T makes of G_A's digit, both images read by the one reader of domain B.
 """
 
 from __future__ import annotations
@@ -164,25 +174,30 @@ def evaluate_translation(recipe, n=5000, seed=0, data=None, batch_size=500):
 
 
 def evaluate_pairs(recipe, n=10000, seed=0, data=None, batch_size=500):
-    """CoGAN's measures on n pairs (G_A(z), G_B(z)): pair consistency, each domain's FID, and the
-    classifier score and mode coverage of domain A."""
+    """CoGAN's measures on n pairs (G_A(z), G_B(z)): pair consistency (with its ceiling and G_B
+    against T(G_A), through the true T), each domain's FID, and the classifier score and mode
+    coverage of domain A."""
     if n < 2:
         raise ValueError(f"n: expected at least 2 pairs, got {n}")
     domain, device = recipe.domain, recipe.device
     model, model_b = classifier.load_classifier(device), reader_b(domain, device)
-    parts = {k: [] for k in ("f_a", "p_a", "f_b", "p_b")}
+    parts = {k: [] for k in ("f_a", "p_a", "f_b", "p_b", "p_t")}
     with seeded(seed), eval_mode(list(recipe.networks().values())), no_grad():
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             a, b = recipe.generate_pair(recipe.sample_inputs(count))
-            for key, imgs, reader in (("a", a.data, model), ("b", domain.view(b.data), model_b)):
+            for key, imgs, reader in (("a", a.data, model), ("b", domain.view(b.data), model_b),
+                                      ("t", domain.view(domain(a.data)), model_b)):
                 f, p = _classify(reader, imgs, batch_size)
-                parts["f_" + key].append(f)
                 parts["p_" + key].append(p)
+                if key != "t":
+                    parts["f_" + key].append(f)
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     (mu_b, sigma_b), accuracy_b = real_b_reference(domain, data)
     scores = {
         **_agreement_scores("pair_consistency", cat["p_a"], cat["p_b"]),
+        "pair_consistency_ceiling": agreement(cat["p_a"], cat["p_t"]),
+        "pair_consistency_t": agreement(cat["p_b"], cat["p_t"]),
         "fid_a": frechet_distance(*feature_statistics(cat["f_a"]), *real_statistics(data)),
         "fid_b": frechet_distance(*feature_statistics(cat["f_b"]), mu_b, sigma_b),
         "classifier_score_a": classifier_score(cat["p_a"]),
