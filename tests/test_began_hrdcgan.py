@@ -17,6 +17,8 @@ from tinygan.gan.hrdcgan import HRDCGAN, HRDCGANConfig
 from tinygan.tensor import Tensor
 from tinygan.viz import read_metrics
 
+from helpers import load_script
+
 QUIET = dict(log=lambda line: None)
 
 
@@ -242,12 +244,7 @@ def test_hrdcgan_config_is_checked():
 def test_began_class_errors_reads_per_class_means_and_the_ink_correlation():
     """scripts/began_class_errors.py on a stand-in D whose error is a known function of the image:
     the per-class means are the means of that function, and an error equal to the ink correlates 1."""
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "scripts" / "began_class_errors.py"
-    spec = importlib.util.spec_from_file_location("began_class_errors", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("began_class_errors")
     rng = np.random.default_rng(0)
     images = (rng.random((60, 28, 28)) < rng.uniform(0.05, 0.4, size=(60, 1, 1))).astype(np.uint8) * 255
     labels = np.repeat(np.arange(3), 20)
@@ -263,12 +260,7 @@ def test_began_class_errors_reads_per_class_means_and_the_ink_correlation():
 def test_began_class_errors_reads_g_samples_per_class():
     """The --samples reading on a stand-in G, D and classifier: counts, per-class mean errors and
     ink equal a direct computation over the same images, whatever the batch size."""
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "scripts" / "began_class_errors.py"
-    spec = importlib.util.spec_from_file_location("began_class_errors", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("began_class_errors")
     rng = np.random.default_rng(1)
     pool = np.where(rng.random((50, 1, 28, 28)) < rng.uniform(0.05, 0.4, size=(50, 1, 1, 1)), 1.0, -1.0)
     cursor = [0]
@@ -295,12 +287,7 @@ def test_began_class_errors_reads_g_samples_per_class():
 def test_hrdcgan_off_subspace_matches_a_naive_projection():
     """scripts/hrdcgan_off_subspace.py: r = x - B B^+ x B^+T B^T, with B built here from the bilinear
     enlargement of unit images and B^+ by numpy's pseudo-inverse; zero for enlarged digits."""
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "scripts" / "hrdcgan_off_subspace.py"
-    spec = importlib.util.spec_from_file_location("hrdcgan_off_subspace", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("hrdcgan_off_subspace")
     side = 32
     # column j of B is the enlargement of a 28-vector with a single 1 at j (resize is separable)
     units = np.zeros((28, 1, 28, 28), np.float32)

@@ -10,6 +10,8 @@ from tinygan import nn
 from tinygan.data.domains import get_domain
 from tinygan.metrics.mapping import class_mapping, pixel_correlation, receptive_field_mask, receptive_field_reach
 
+from helpers import load_script
+
 
 def test_receptive_field_of_a_3x3_convolution_and_its_reach(device):
     tg.manual_seed(0)
@@ -61,14 +63,9 @@ def test_rot90_experiment_reads_the_true_map_and_a_pixelwise_one_apart(mnist_roo
     """The experiment's learned-map measures on two known maps: the rotation itself (the digit kept
     in B, correlation 1 with T(x)) and the identity, a pixelwise map whose cycle closes and which
     keeps the digit only where one reads it unrotated."""
-    import importlib.util
-    from pathlib import Path
     from tinygan.data import load_mnist
     from tinygan.data.domains import rot90, rot90_inverse
-    path = Path(__file__).resolve().parent.parent / "scripts" / "rot90_experiment.py"
-    spec = importlib.util.spec_from_file_location("rot90_experiment", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("rot90_experiment")
     images, labels = load_mnist("test", root=mnist_root)
     images, labels = images[:300], labels[:300]
     true = script.learned_map(_Maps(rot90, rot90_inverse), images, labels)

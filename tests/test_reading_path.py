@@ -1,10 +1,11 @@
 """docs/reading.md stays true to what a training step runs (scripts/reading_path.py), the
 textbook path stays short, and the kernels change nothing in it but skipping what they replace."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "reading.md"
@@ -13,10 +14,7 @@ LIMITS = {"vanilla": 900, "dcgan": 1200}  # lines of the textbook path of one st
 
 @pytest.fixture(scope="module")
 def reading_path():
-    spec = importlib.util.spec_from_file_location("reading_path", ROOT / "scripts" / "reading_path.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("reading_path")
 
 
 @pytest.fixture(scope="module")

@@ -3,28 +3,17 @@ file, its timing (``time``'s user + sys of the child), and a dry run of two rows
 entry point: train, evaluate with and without the running average of G, skip when done, retrain
 with --force, and write the tables and the figure."""
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))
-    spec.loader.exec_module(module)
-    return module
+from helpers import SCRIPTS, load_script
 
 
 @pytest.fixture(scope="module")
 def reproduce():
-    return _load("reproduce_results")
+    return load_script("reproduce_results")
 
 
 def test_budgets_name_every_recipe_and_every_two_domain_pair(reproduce):
@@ -118,7 +107,7 @@ def test_a_continuing_row_trains_its_base_run_on(reproduce, mnist_root, tmp_path
 
 
 def test_the_figure_draws_the_named_rows_that_are_trained_in_their_order(reproduce, tmp_path):
-    figure = _load("variants_figure")
+    figure = load_script("variants_figure")
     rows = [{"name": name} for name in ("a", "b", "c")]
     for name in ("a", "c"):
         (tmp_path / name).mkdir()

@@ -6,7 +6,6 @@ traceback; then the chapter's solutions from docs/solutions.md run, and the chec
 accept each. docs/tour.ipynb must be what scripts/tour_notebook.py makes of the tour."""
 
 import contextlib
-import importlib.util
 import io
 import json
 import linecache
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from tinygan.exercises import EXERCISES, exercises
+
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TOUR = ROOT / "docs" / "tour.md"
@@ -143,15 +144,8 @@ def test_chapter_runs_its_exercises_say_not_yet_and_its_solutions_are_right(numb
         assert list(scratch.glob("tinygan_tour*/*"))
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("tour_notebook", ROOT / "scripts" / "tour_notebook.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_notebook_is_the_tour_and_up_to_date(capsys):
-    script = load_script()
+    script = load_script("tour_notebook")
     text = TOUR.read_text(encoding="utf-8")
     committed = (ROOT / "docs" / "tour.ipynb").read_text(encoding="utf-8")
     assert committed == script.notebook_text(text, script.repository_url(ROOT / "pyproject.toml")), \
@@ -170,7 +164,7 @@ def test_the_notebook_is_the_tour_and_up_to_date(capsys):
 
 
 def test_a_stale_notebook_is_caught(tmp_path, monkeypatch, capsys):
-    script = load_script()
+    script = load_script("tour_notebook")
     monkeypatch.setattr(script, "TOUR", tmp_path / "tour.md")
     monkeypatch.setattr(script, "NOTEBOOK", tmp_path / "tour.ipynb")
     monkeypatch.setattr(script, "ROOT", tmp_path)
@@ -187,7 +181,7 @@ def test_a_stale_notebook_is_caught(tmp_path, monkeypatch, capsys):
 
 
 def test_the_repository_url_comes_from_pyproject(tmp_path):
-    script = load_script()
+    script = load_script("tour_notebook")
     assert script.repository_url(tmp_path / "missing.toml") == ""
     (tmp_path / "p.toml").write_text('[project]\nname = "x"\n\n[project.urls]\nHomepage = "https://a.example"\n'
                                      'Repository = "https://example.org/tinygan.git"\n\n[tool.x]\nRepository = "no"\n')

@@ -30,7 +30,7 @@ from tinygan.metrics.translation import agreement, chance_agreement, evaluate_pa
 from tinygan.tensor import Tensor
 from tinygan.viz import read_metrics
 
-from helpers import tensor
+from helpers import load_script, tensor
 
 
 
@@ -276,16 +276,6 @@ def test_cogan_trains(mnist, tmp_path):
     assert grid.shape == (8, 1, 28, 28) and recipe.grid_columns(recipe.sample_latent(4)) == 4
 
 
-def _script(name):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cogan_domain_adaptation_reads_b_better_than_the_source_only_classifier(mnist_root, tmp_path, capsys):
     """With --adapt, D's shared layers carry a digit classifier trained on A's labels only. On the
     negative domain the source-only classifier (same layers, same start, same batches, no GAN)
@@ -309,7 +299,7 @@ def test_cogan_domain_adaptation_reads_b_better_than_the_source_only_classifier(
     scores = recipe.evaluate(n=200, data=mnist_root)                            # `tinygan eval` reports them
     assert scores["adapt_accuracy_b"] == evaluate_adaptation(recipe, n=200, data=mnist_root)["adapt_accuracy_b"]
     assert "pair_consistency" in scores
-    script = _script("domain_adaptation")                                       # and the script, from the checkpoint
+    script = load_script("domain_adaptation")                                       # and the script, from the checkpoint
     assert script.main([str(tmp_path / "checkpoint.npz"), "--n", "2000", "--data", str(mnist_root)]) == 0
     assert f"| {tmp_path.name} | negative | 80 | {s['source_only_accuracy_b']:.3f} | {s['adapt_accuracy_b']:.3f} |" \
         in capsys.readouterr().out
